@@ -1,0 +1,244 @@
+"""Typed configuration: ``config.yaml`` < ``DIALER_*`` environment < explicit overrides.
+
+Operators' scripts rely on the key names ``ami.host``, ``ami.port``, ``ami.username``, ``ami.secret``,
+``database.url``, ``http.bind``, ``fastagi.bind``, ``timezone`` and ``caller_id``; they must not be renamed.
+A bad value stops start-up with one line naming the key, and secrets never reach that line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as the one line the operator should see."""
+
+
+def parse_hours(value: str) -> tuple[time, time]:
+    """Parse ``"09:00-19:00"`` into a half-open [start, end) pair; end ``24:00`` means midnight."""
+    m = _HOURS_RE.match(value.strip())
+    if not m:
+        raise ValueError(f"expected HH:MM-HH:MM or 'closed', got {value!r}")
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"not a valid time range: {value!r}")
+    start = time(h1, m1)
+    end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"window must end after it starts: {value!r}")
+    return start, end
+
+
+def _check_bind(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT with a port in 1..65535, got {value!r}")
+    return value
+
+
+def split_bind(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmiConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "dialer"
+    secret: SecretStr = SecretStr("")
+    connect_timeout: float = Field(5.0, gt=0)
+    reconnect_min: float = Field(0.5, gt=0, description="first retry delay after a lost link, seconds")
+    reconnect_max: float = Field(10.0, gt=0, description="retry delay cap (exponential backoff), seconds")
+    ping_interval: float = Field(5.0, gt=0, description="how often the link is checked with Ping")
+    ping_timeout: float = Field(3.0, gt=0, description="a Ping without reply by then marks the link dead")
+
+
+class DatabaseConfig(_Section):
+    url: SecretStr | None = Field(
+        None, description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/dialer.db"
+    )
+    echo: bool = False
+    pool_size: int = Field(10, ge=1)
+
+
+class BindConfig(_Section):
+    bind: str
+
+    _v = field_validator("bind")(lambda cls, v: _check_bind(v))
+
+
+class HttpConfig(BindConfig):
+    bind: str = "127.0.0.1:8080"
+
+
+class FastAgiConfig(BindConfig):
+    bind: str = "127.0.0.1:4573"
+    max_sessions: int = Field(200, ge=1)
+    idle_timeout: float = Field(30.0, gt=0)
+
+
+class CallingWindowConfig(_Section):
+    """Hours per weekday in the campaign's local time; a missing or ``closed`` day means no calls."""
+
+    hours: dict[str, str] = Field(default_factory=lambda: {d: "09:00-19:00" for d in WEEKDAYS})
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[str, str]) -> dict[str, str]:
+        for day, spec in v.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
+            if spec.strip().lower() != "closed":
+                parse_hours(spec)
+        return v
+
+
+class OutboundConfig(_Section):
+    dial_template: str = Field("PJSIP/{number}@carrier", description="channel for Originate; {number} is E.164 digits")
+    answered_context: str = "dialer-answered"
+    ring_timeout: int = Field(30, ge=15, le=120, description="seconds a call rings before giving up (>= 15)")
+    max_channels: int = Field(60, ge=1, description="cap on concurrent outbound channels on this Asterisk")
+    default_region: str = Field("RU", min_length=2, max_length=2, description="for numbers given without +")
+
+    @field_validator("dial_template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        if "{number}" not in v:
+            raise ValueError("must contain {number}")
+        return v
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(False, alias="json")
+
+
+class SandboxConfig(_Section):
+    root: Path = Path("/var/cache/dialer-sandbox/root")
+    mirror: str = "http://deb.debian.org/debian"
+    agents: int = Field(4, ge=0, le=20, description="baresip softphones started by `sandbox up` (101, 102, ...)")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DIALER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Path("data")
+    timezone: str = "Europe/Moscow"
+    caller_id: str = Field("505", min_length=1, max_length=32)
+    ami: AmiConfig = AmiConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    http: HttpConfig = HttpConfig()
+    fastagi: FastAgiConfig = FastAgiConfig()
+    calling_window: CallingWindowConfig = CallingWindowConfig()
+    outbound: OutboundConfig = OutboundConfig()
+    logging: LoggingConfig = LoggingConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Moscow)") from None
+        return v
+
+    @field_validator("caller_id")
+    @classmethod
+    def _cid(cls, v: str) -> str:
+        if not re.fullmatch(r"\+?[0-9]+", v):
+            raise ValueError(f"caller ID must be digits, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _db_default(self) -> Settings:
+        if self.database.url is None:
+            self.database.url = SecretStr(f"sqlite+aiosqlite:///{self.data_dir / 'dialer.db'}")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        assert self.database.url is not None
+        return self.database.url.get_secret_value()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+SECRET_KEYS = {"secret", "password", "url", "token"}
+
+
+def _format_error(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p != "__root__") or "(top level)"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{loc}: {msg}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def default_config_path() -> Path | None:
+    env = os.environ.get("DIALER_CONFIG")
+    if env:
+        return Path(env)
+    p = Path("config.yaml")
+    return p if p.exists() else None
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from a YAML file, the environment and keyword overrides (highest first: overrides)."""
+    yaml_path = Path(path) if path is not None else default_config_path()
+    if yaml_path is not None and not yaml_path.is_file():
+        raise ConfigError(f"invalid configuration: config file {yaml_path} not found")
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if yaml_path is not None:
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path))
+            return tuple(sources)
+
+    try:
+        return _FileSettings(**overrides)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e)) from None
+    except Exception as e:  # YAML syntax errors and the like
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"invalid configuration: {yaml_path}: {first}") from None

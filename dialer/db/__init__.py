@@ -1,0 +1,1 @@
+"""Persistence: the schema (models), engine/session factory, and migrations runner."""
