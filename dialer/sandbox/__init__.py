@@ -1,0 +1,118 @@
+"""A real Asterisk 22 for development, demos and tests, without Docker.
+
+``Sandbox.up()`` builds (once) a Debian sid chroot, starts the carrier network and the PBX with the
+project's ``asterisk_conf/``, and starts agent softphones; ``down()`` stops them all and unmounts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dialer.config import Settings
+from dialer.sandbox import asterisk, chroot, softphones
+from dialer.sandbox.chroot import SandboxError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Sandbox", "SandboxError"]
+
+CARRIER_AMI = ("127.0.0.2", 5038, "sandbox", "sandbox-carrier")
+# agent endpoints configured in pjsip.conf
+ALL_AGENTS = range(101, 121)
+
+
+@dataclass
+class Status:
+    built: bool
+    pbx: bool
+    carrier: bool
+    agents: dict[str, str]
+
+    def lines(self) -> list[str]:
+        out = [
+            f"chroot:  {'built' if self.built else 'missing'}",
+            f"pbx:     {'running' if self.pbx else 'stopped'}",
+            f"carrier: {'running' if self.carrier else 'stopped'}",
+        ]
+        out += [f"agent {ext}: {state}" for ext, state in sorted(self.agents.items())]
+        return out
+
+
+class Sandbox:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root: Path = settings.sandbox.root
+        self.pbx = asterisk.pbx_instance(settings.ami.secret.get_secret_value(), ALL_AGENTS)
+        self.carrier = asterisk.carrier_instance()
+
+    def agent_extensions(self, count: int | None = None) -> list[str]:
+        n = self.settings.sandbox.agents if count is None else count
+        return [str(e) for e in ALL_AGENTS][:n]
+
+    def up(self, agents: int | None = None) -> None:
+        chroot.build(self.root, self.settings.sandbox.mirror)
+        chroot.mount(self.root)
+        for inst in (self.carrier, self.pbx):
+            asterisk.stop(self.root, inst)
+            asterisk.install(self.root, inst)
+        asterisk.install_media(self.root)
+        asterisk.start(self.root, self.carrier)
+        asterisk.start(self.root, self.pbx)
+        exts = self.agent_extensions(agents)
+        for ext in softphones.started_agents(self.root):
+            if ext not in exts:
+                softphones.stop(self.root, ext)
+        for ext in exts:
+            softphones.start(self.root, ext)
+        if exts:
+            self.wait_registered(exts)
+
+    def down(self) -> None:
+        for ext in softphones.started_agents(self.root):
+            softphones.stop(self.root, ext)
+        for inst in (self.pbx, self.carrier):
+            asterisk.stop(self.root, inst)
+        chroot.unmount_all(self.root)
+
+    def rx(self, command: str, *, carrier: bool = False) -> str:
+        return asterisk.rx(self.root, self.carrier if carrier else self.pbx, command)
+
+    def registered_agents(self) -> dict[str, str]:
+        """Agent extension -> contact status as the PBX sees it (Avail, Unknown, ...)."""
+        if not asterisk.running(self.root, self.pbx):
+            return {}
+        out = self.rx("pjsip show contacts")
+        found: dict[str, str] = {}
+        for m in re.finditer(r"Contact:\s+(\d+)/sip:\S+\s+\S+\s+(\w+)", out):
+            found[m.group(1)] = m.group(2)
+        return found
+
+    def wait_registered(self, exts: list[str], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            reg = self.registered_agents()
+            missing = [e for e in exts if e not in reg]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise SandboxError(f"agent softphones did not register: {', '.join(missing)}")
+            time.sleep(0.3)
+
+    def status(self) -> Status:
+        built = chroot.is_built(self.root)
+        pbx = built and asterisk.running(self.root, self.pbx)
+        carrier = built and asterisk.running(self.root, self.carrier)
+        reg = self.registered_agents() if pbx else {}
+        agents = {}
+        for ext in softphones.started_agents(self.root):
+            alive = softphones.is_running(self.root, ext)
+            agents[ext] = ("registered" if ext in reg else "not registered") if alive else "dead"
+        return Status(built, pbx, carrier, agents)
+
+    def log_text(self, *, carrier: bool = False) -> str:
+        p = asterisk.log_path(self.root, self.carrier if carrier else self.pbx)
+        return p.read_text(errors="replace") if p.exists() else ""
