@@ -21,9 +21,10 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from panoramisk import actions as pactions
 from panoramisk import manager as pmanager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
@@ -75,6 +76,18 @@ class _Protocol(AMIProtocol):
             super().handle_message(message)
         except Exception:
             log.exception("AMI: message handling failed; ignored: %r", dict(message))
+
+
+class _ListAction(pactions.Action):  # type: ignore[misc]
+    """A list action whose refusal (``Response: Error``) resolves at once instead of hanging forever."""
+
+    def add_message(self, message: Message) -> bool | None:
+        if not self.responses and message.get("Response") in ("Error", "Fail", "Failure"):
+            self.responses.append(message)
+            if not self.future.done():
+                self.future.set_result([message])
+            return True
+        return super().add_message(message)  # type: ignore[no-any-return]
 
 
 class _Manager(pmanager.Manager):  # type: ignore[misc]
@@ -324,7 +337,8 @@ class AmiLink:
         m = self._manager
         if m is None or m.protocol is None or not m._connected:
             raise AmiNotConnected("AMI link is down")
-        fut: asyncio.Future[Any] = m.send_action(dict(action), as_list=as_list)
+        act = _ListAction(dict(action), as_list=True) if as_list else dict(action)
+        fut: asyncio.Future[Any] = m.send_action(act, as_list=as_list)
         self._pending.add(fut)
         fut.add_done_callback(self._pending.discard)
         return fut
@@ -349,5 +363,7 @@ class AmiLink:
     async def list_action(self, action: dict[str, Any], timeout: float = 10.0) -> list[Message]:
         """For actions answered by a list of events ending in ``...Complete``: returns the events only."""
         msgs = await self.send(action, as_list=True, timeout=timeout)
-        items: Iterable[Message] = msgs if isinstance(msgs, list) else [msgs]
+        items: list[Message] = msgs if isinstance(msgs, list) else [msgs]
+        if items and items[0].get("Response") in ("Error", "Fail", "Failure"):
+            raise AmiError(f"{action.get('Action')}: {items[0].get('Message', 'refused')}")
         return [m for m in items if "Event" in m and not str(m["Event"]).endswith("Complete")]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,27 +58,29 @@ class Sandbox:
     def up(self, agents: int | None = None) -> None:
         chroot.build(self.root, self.settings.sandbox.mirror)
         chroot.mount(self.root)
+        chroot.prepare_network(self.root)
+        exts = self.agent_extensions(agents)
+        softphones.stop_many(self.root, softphones.started_agents(self.root))
+        self._both(asterisk.stop)
         for inst in (self.carrier, self.pbx):
-            asterisk.stop(self.root, inst)
             asterisk.install(self.root, inst)
         asterisk.install_media(self.root)
-        asterisk.start(self.root, self.carrier)
-        asterisk.start(self.root, self.pbx)
-        exts = self.agent_extensions(agents)
-        for ext in softphones.started_agents(self.root):
-            if ext not in exts:
-                softphones.stop(self.root, ext)
+        self._both(asterisk.start)
         for ext in exts:
             softphones.start(self.root, ext)
         if exts:
             self.wait_registered(exts)
 
     def down(self) -> None:
-        for ext in softphones.started_agents(self.root):
-            softphones.stop(self.root, ext)
-        for inst in (self.pbx, self.carrier):
-            asterisk.stop(self.root, inst)
+        softphones.stop_many(self.root, softphones.started_agents(self.root))
+        self._both(asterisk.stop)
         chroot.unmount_all(self.root)
+
+    def _both(self, fn: Callable[[Path, asterisk.Instance], None]) -> None:
+        """Run fn on the PBX and the carrier at once (each start/stop takes a second or two)."""
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(fn, self.root, inst) for inst in (self.carrier, self.pbx)]:
+                f.result()
 
     def rx(self, command: str, *, carrier: bool = False) -> str:
         return asterisk.rx(self.root, self.carrier if carrier else self.pbx, command)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -85,6 +86,22 @@ def build(root: Path, mirror: str) -> None:
         shutil.rmtree(root)
     tmp.rename(root)
     log.info("sandbox built in %.0f s", time.monotonic() - t0)
+
+
+def prepare_network(root: Path) -> None:
+    """Name resolution inside the chroot must never wait on DNS: Asterisk looks up the machine's hostname
+    (and A.ROOT-SERVERS.NET to find its own address) while setting up calls, and a resolver timeout there
+    stalls call set-up by seconds. Both are answered from /etc/hosts."""
+    hostname = socket.gethostname()
+    (root / "etc/hosts").write_text(
+        "127.0.0.1\tlocalhost\n"
+        f"127.0.0.1\t{hostname}\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "198.41.0.4\ta.root-servers.net A.ROOT-SERVERS.NET\n"
+    )
+    resolv = Path("/etc/resolv.conf")
+    if resolv.is_file():
+        (root / "etc/resolv.conf").write_text(resolv.read_text())
 
 
 def _mounted(path: Path) -> bool:

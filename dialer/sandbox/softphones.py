@@ -33,20 +33,29 @@ def ctrl_port(ext: str) -> int:
     return CTRL_BASE_PORT + int(ext) % 100
 
 
+TALK_SECONDS = 1800
+
+
 def _write_audio(path: Path) -> None:
-    """A quiet 8 kHz 16-bit mono WAV: baresip's aufile source needs one (ausine only does 48 kHz)."""
-    with wave.open(str(path), "wb") as w:
+    """A quiet 8 kHz 16-bit mono WAV, shared by all phones: baresip's aufile source needs one (ausine only
+    does 48 kHz), and baresip hangs up when the file ends, so it lasts longer than any test call."""
+    if path.exists() and path.stat().st_size > TALK_SECONDS * 16000:
+        return
+    second = b"".join(struct.pack("<h", (i % 16) * 20 - 160) for i in range(8000))
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"".join(struct.pack("<h", (i % 16) * 20 - 160) for i in range(8000)))
+        w.writeframes(second * TALK_SECONDS)
+    tmp.rename(path)
 
 
 def configure(root: Path, ext: str, *, answer: str = "auto") -> Path:
     d = root / str(agent_dir(ext)).lstrip("/")
     d.mkdir(parents=True, exist_ok=True)
     inner = agent_dir(ext)
-    _write_audio(d / "talk.wav")
+    _write_audio(d.parent / "talk.wav")
     (d / "accounts").write_text(
         f"<sip:{ext}@127.0.0.1:5060;transport=udp>;auth_pass={agent_password(ext)};answermode={answer};regint=60\n"
     )
@@ -59,7 +68,7 @@ def configure(root: Path, ext: str, *, answer: str = "auto") -> Path:
                 "net_interface 127.0.0.1",
                 f"rtp_ports {rtp}-{rtp + 19}",
                 "audio_player aufile,/dev/null",
-                f"audio_source aufile,{inner}/talk.wav",
+                f"audio_source aufile,{inner.parent}/talk.wav",
                 "audio_alert aufile,/dev/null",
                 "module_path /usr/lib/baresip/modules",
                 "module g711.so",
@@ -90,27 +99,38 @@ def start(root: Path, ext: str, *, answer: str = "auto") -> None:
 
 
 def stop(root: Path, ext: str) -> None:
-    pf = _pidfile(root, ext)
-    try:
-        pgid = int(pf.read_text())
-    except (OSError, ValueError):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    stop_many(root, [ext])
+
+
+def stop_many(root: Path, exts: list[str], grace: float = 2.0) -> None:
+    """TERM every phone at once (each unregisters, which takes about a second), KILL what is left."""
+    groups: dict[str, int] = {}
+    for ext in exts:
         try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
+            groups[ext] = int(_pidfile(root, ext).read_text())
+        except (OSError, ValueError):
             continue
-        break
-    pf.unlink(missing_ok=True)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = {}
+        for ext, pgid in groups.items():
+            try:
+                os.killpg(pgid, sig)
+                alive[ext] = pgid
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            for ext, pgid in list(alive.items()):
+                try:
+                    os.killpg(pgid, 0)
+                except ProcessLookupError:
+                    del alive[ext]
+            time.sleep(0.05)
+        groups = alive
+        if not groups:
+            break
+    for ext in exts:
+        _pidfile(root, ext).unlink(missing_ok=True)
 
 
 def is_running(root: Path, ext: str) -> bool:

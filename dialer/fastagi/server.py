@@ -1,0 +1,242 @@
+"""FastAGI server: Asterisk's ``AGI(agi://host:4573/route)`` lands here.
+
+Written on asyncio streams rather than panoramisk's FastAGI because the server must survive peers that
+connect and send nothing, send half a header, send garbage or vanish, and must bound sessions and idle time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_LINES = 200
+MAX_LINE = 4096
+_RESULT = re.compile(r"^(\d{3})[ -](?:result=(-?\d*)[0-9*#]*)?\s*(?:\((.*)\))?\s*(.*)$")
+
+
+class AgiError(Exception):
+    pass
+
+
+class AgiHangup(AgiError):
+    """The channel hung up; further commands are pointless."""
+
+
+@dataclass
+class AgiResult:
+    code: int
+    result: int
+    data: str
+    rest: str
+    raw: str = ""
+
+
+def parse_result(line: str) -> AgiResult:
+    m = _RESULT.match(line.strip())
+    if not m:
+        raise AgiError(f"unparseable AGI reply: {line[:80]!r}")
+    code = int(m.group(1))
+    raw = m.group(2)
+    result = int(raw) if raw not in (None, "", "-") else 0
+    return AgiResult(code, result, m.group(3) or "", m.group(4) or "", line.strip())
+
+
+class AgiSession:
+    """One AGI conversation. Async methods mirror the AGI commands the IVR needs."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        timeout: float,
+    ) -> None:
+        self.env = env
+        self._reader = reader
+        self._writer = writer
+        self.timeout = timeout
+        self.hungup = False
+        self.route = urlparse(env.get("agi_request", "")).path.strip("/") or env.get("agi_network_script", "")
+
+    async def _readline(self, timeout: float) -> str:
+        raw = await asyncio.wait_for(self._reader.readline(), timeout)
+        if not raw:
+            raise AgiHangup("connection closed")
+        return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+    async def command(self, cmd: str, *, timeout: float | None = None) -> AgiResult:
+        if self.hungup:
+            raise AgiHangup("channel hung up")
+        self._writer.write((cmd.replace("\n", " ") + "\n").encode())
+        await self._writer.drain()
+        wait = timeout if timeout is not None else self.timeout
+        while True:
+            line = await self._readline(wait)
+            if line.strip() == "HANGUP":
+                self.hungup = True
+                continue  # the reply to our command still follows
+            if not line.strip():
+                continue
+            res = parse_result(line)
+            if res.code == 520 and line.startswith("520-"):
+                while not (await self._readline(wait)).startswith("520 End"):
+                    pass
+            if res.code == 511:
+                self.hungup = True
+                raise AgiHangup("channel is dead")
+            if res.code != 200:
+                raise AgiError(f"{cmd.split()[0]} failed: {line[:120]}")
+            return res
+
+    # ---- helpers used by the IVR ---------------------------------------------------------------------
+    async def answer(self) -> None:
+        await self.command("ANSWER")
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command(f'SET VARIABLE {name} "{_q(value)}"')
+
+    async def get_variable(self, name: str) -> str | None:
+        r = await self.command(f"GET VARIABLE {name}")
+        return r.data if r.result == 1 else None
+
+    async def stream_file(self, name: str, escape: str = "") -> str:
+        """Play a sound file; returns the digit pressed to interrupt it, or ''."""
+        r = await self.command(f'STREAM FILE {name} "{escape}"', timeout=self.timeout + 120)
+        if r.result < 0:
+            raise AgiHangup("hangup during playback")
+        return chr(r.result) if r.result > 0 else ""
+
+    async def get_data(self, name: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:
+        """Play a prompt and collect digits; returns (digits, timed_out)."""
+        r = await self.command(f"GET DATA {name} {timeout_ms} {max_digits}", timeout=self.timeout + 120)
+        m = re.search(r"result=(-?[0-9*#]*)", r.raw)
+        digits = m.group(1) if m else ""
+        if digits.startswith("-"):
+            raise AgiHangup("hangup during input")
+        return digits, "timeout" in r.data
+
+    async def say_number(self, n: int, escape: str = "", gender: str = "") -> str:
+        r = await self.command(f'SAY NUMBER {n} "{escape}" {gender}'.strip(), timeout=self.timeout + 60)
+        if r.result < 0:
+            raise AgiHangup("hangup during playback")
+        return chr(r.result) if r.result > 0 else ""
+
+    async def say_digits(self, digits: str, escape: str = "") -> str:
+        r = await self.command(f'SAY DIGITS {digits} "{escape}"', timeout=self.timeout + 60)
+        if r.result < 0:
+            raise AgiHangup("hangup during playback")
+        return chr(r.result) if r.result > 0 else ""
+
+    async def exec(self, app: str, args: str = "") -> int:
+        r = await self.command(f'EXEC {app} "{_q(args)}"', timeout=self.timeout + 300)
+        return r.result
+
+    async def verbose(self, msg: str, level: int = 1) -> None:
+        await self.command(f'VERBOSE "{_q(msg)}" {level}')
+
+    async def hangup(self) -> None:
+        with contextlib.suppress(AgiError, OSError, TimeoutError):
+            await self.command("HANGUP")
+
+
+def _q(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+Route = Callable[[AgiSession], Awaitable[None]]
+
+
+class FastAgiServer:
+    def __init__(self, host: str, port: int, *, max_sessions: int = 200, idle_timeout: float = 30.0) -> None:
+        self.host, self.port = host, port
+        self.max_sessions = max_sessions
+        self.idle_timeout = idle_timeout
+        self.routes: dict[str, Route] = {}
+        self.active = 0
+        self.served = 0
+        self.rejected = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_route(self, name: str, handler: Route) -> None:
+        self.routes[name] = handler
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_LINE)
+        sock = self._server.sockets[0].getsockname()
+        self.port = sock[1]
+        log.info("FastAGI listening on %s:%s", self.host, self.port)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for t in list(self._tasks):
+            t.cancel()
+
+    async def _read_env(self, reader: asyncio.StreamReader) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for _ in range(MAX_HEADER_LINES):
+            raw = await asyncio.wait_for(reader.readline(), self.idle_timeout)
+            if not raw:
+                raise AgiError("peer closed before the AGI header ended")
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                if "agi_request" not in env and "agi_network_script" not in env:
+                    raise AgiError("not an AGI header")
+                return env
+            key, sep, value = line.partition(":")
+            if not sep or not key.startswith("agi_"):
+                raise AgiError(f"garbage in AGI header: {line[:40]!r}")
+            env[key.strip()] = value.strip()
+        raise AgiError("AGI header too long")
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        peer = writer.get_extra_info("peername")
+        if self.active >= self.max_sessions:
+            self.rejected += 1
+            log.warning("FastAGI: %d sessions busy; refusing %s", self.active, peer)
+            writer.close()
+            return
+        self.active += 1
+        self._tasks.add(task)
+        try:
+            try:
+                env = await self._read_env(reader)
+            except (AgiError, TimeoutError, ValueError, asyncio.LimitOverrunError, ConnectionError) as e:
+                log.warning("FastAGI: dropped %s: %s", peer, e or type(e).__name__)
+                return
+            session = AgiSession(env, reader, writer, self.idle_timeout)
+            handler = self.routes.get(session.route)
+            if handler is None:
+                log.warning("FastAGI: unknown route %r from %s", session.route, peer)
+                with contextlib.suppress(Exception):
+                    await session.verbose(f"dialer: unknown AGI route {session.route}")
+                return
+            self.served += 1
+            try:
+                await handler(session)
+            except AgiHangup:
+                log.debug("FastAGI %s: caller hung up", session.route)
+            except (TimeoutError, ConnectionError, AgiError) as e:
+                log.warning("FastAGI %s: session ended: %s", session.route, e or type(e).__name__)
+            except Exception:
+                log.exception("FastAGI %s: handler failed", session.route)
+        finally:
+            self.active -= 1
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

@@ -1,0 +1,97 @@
+"""``dialer serve``: one process with the AMI link, the dialer engine, the web API and FastAGI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialer import metrics
+from dialer.ami.link import AmiLink, LinkState
+from dialer.config import Settings, split_bind
+from dialer.db import migrate
+from dialer.db.engine import make_engine, make_sessionmaker, safe_url
+from dialer.fastagi.server import FastAgiServer
+from dialer.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = time.monotonic()
+        self.engine: AsyncEngine = make_engine(
+            settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+        )
+        self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.ami = AmiLink.from_settings(settings.ami)
+        host, port = split_bind(settings.fastagi.bind)
+        self.fastagi = FastAgiServer(
+            host, port, max_sessions=settings.fastagi.max_sessions, idle_timeout=settings.fastagi.idle_timeout
+        )
+        self._runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self.ami.on_state(self._ami_state)
+
+    async def _ami_state(self, state: LinkState) -> None:
+        metrics.AMI_UP.set(1 if state is LinkState.UP else 0)
+        if state is LinkState.UP:
+            metrics.AMI_RECONNECTS.inc()
+
+    async def health(self) -> dict[str, Any]:
+        db = "ok"
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            db = f"error: {type(e).__name__}"
+        return {
+            "database": db,
+            "ami": self.ami.state.value,
+            "ami_error": self.ami.last_error,
+            "fastagi_sessions": self.fastagi.active,
+            "uptime_seconds": round(time.monotonic() - self.started, 1),
+        }
+
+    async def start(self) -> None:
+        log.info("database: %s", safe_url(self.settings.database_url))
+        await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
+        self.ami.start()
+        await self.fastagi.start()
+        app = create_app(self)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        host, port = split_bind(self.settings.http.bind)
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        log.info("web on http://%s:%s", host, port)
+
+    async def stop(self) -> None:
+        await self.fastagi.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.ami.stop()
+        await self.engine.dispose()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()
