@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -115,7 +123,9 @@ class CallingWindowConfig(_Section):
 
 
 class OutboundConfig(_Section):
-    dial_template: str = Field("PJSIP/{number}@carrier", description="channel for Originate; {number} is E.164 digits")
+    dial_template: str = Field(
+        "PJSIP/{number}@carrier", description="channel for Originate; {number} is E.164 digits"
+    )
     answered_context: str = "dialer-answered"
     ring_timeout: int = Field(30, ge=15, le=120, description="seconds a call rings before giving up (>= 15)")
     max_channels: int = Field(60, ge=1, description="cap on concurrent outbound channels on this Asterisk")
@@ -137,7 +147,9 @@ class LoggingConfig(_Section):
 class SandboxConfig(_Section):
     root: Path = Path("/var/cache/dialer-sandbox/root")
     mirror: str = "http://deb.debian.org/debian"
-    agents: int = Field(4, ge=0, le=20, description="baresip softphones started by `sandbox up` (101, 102, ...)")
+    agents: int = Field(
+        4, ge=0, le=20, description="baresip softphones started by `sandbox up` (101, 102, ...)"
+    )
 
 
 class Settings(BaseSettings):

@@ -8,12 +8,20 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 AMI_UP = Gauge("dialer_ami_up", "1 when the AMI link is logged in", registry=REGISTRY)
 AMI_RECONNECTS = Counter("dialer_ami_connects_total", "AMI logins since start", registry=REGISTRY)
-CALLS = Counter("dialer_calls_total", "Finished outbound attempts by outcome", ["campaign", "outcome"], registry=REGISTRY)
+CALLS = Counter(
+    "dialer_calls_total", "Finished outbound attempts by outcome", ["campaign", "outcome"], registry=REGISTRY
+)
 CALLS_IN_FLIGHT = Gauge("dialer_calls_in_flight", "Outbound calls not yet ended", registry=REGISTRY)
-ABANDON_RATE = Gauge("dialer_abandon_rate", "Abandoned / live-answered today", ["campaign"], registry=REGISTRY)
+ABANDON_RATE = Gauge(
+    "dialer_abandon_rate", "Abandoned / live-answered today", ["campaign"], registry=REGISTRY
+)
 AGENTS = Gauge("dialer_agents", "Agents by state", ["state"], registry=REGISTRY)
-PACING_LAUNCH = Counter("dialer_pacing_launched_total", "Calls launched by the pacer", ["campaign"], registry=REGISTRY)
-DIAL_LEVEL = Gauge("dialer_dial_level", "Current pacing level (calls per free agent)", ["campaign"], registry=REGISTRY)
+PACING_LAUNCH = Counter(
+    "dialer_pacing_launched_total", "Calls launched by the pacer", ["campaign"], registry=REGISTRY
+)
+DIAL_LEVEL = Gauge(
+    "dialer_dial_level", "Current pacing level (calls per free agent)", ["campaign"], registry=REGISTRY
+)
 ANSWER_TO_AGENT = Histogram(
     "dialer_answer_to_agent_seconds",
     "From the customer's answer to an agent's phone ringing",

@@ -85,7 +85,7 @@ def fresh_database(backend: str, tmp_path: Path) -> tuple[str, object]:
         def target() -> None:
             try:
                 asyncio.run(run(sql))
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 err.append(e)
 
         t = threading.Thread(target=target)

@@ -60,7 +60,7 @@ class AmiLoginFailed(AmiError):
     pass
 
 
-class _Protocol(AMIProtocol):
+class _Protocol(AMIProtocol):  # type: ignore[misc]
     def data_received(self, data: bytes) -> None:
         if sum(len(x) for x in self.queue) + len(data) > MAX_BUFFER:
             log.error("AMI peer sent %d bytes without a message boundary; dropping the link", MAX_BUFFER)

@@ -217,7 +217,9 @@ class Disposition(Base):
     __tablename__ = "dispositions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id", ondelete="SET NULL"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL"), index=True
+    )
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
     # appointment, callback, wrong_number, refused, no_answer_on_line

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -102,7 +103,9 @@ def _write_greeting(path: Path, seconds: float = 4.0) -> None:
         if i % 1600 == 0:
             syl = rng.uniform(0.5, 1.0) if rng.random() < 0.85 else 0.0
         env = syl * (0.5 - 0.5 * math.cos(2 * math.pi * (i % 1600) / 1600))
-        s = env * (0.5 * math.sin(2 * math.pi * 180 * t) + 0.3 * math.sin(2 * math.pi * 720 * t)) + rng.gauss(0, 0.02)
+        s = env * (0.5 * math.sin(2 * math.pi * 180 * t) + 0.3 * math.sin(2 * math.pi * 720 * t)) + rng.gauss(
+            0, 0.02
+        )
         frames += struct.pack("<h", max(-32767, min(32767, int(s * 12000))))
     path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(path), "wb") as w:
@@ -214,10 +217,8 @@ def stop(root: Path, inst: Instance, timeout: float = 15) -> None:
     p = pid(root, inst)
     if p is None:
         return
-    try:
+    with contextlib.suppress(SandboxError, subprocess.TimeoutExpired):
         rx(root, inst, "core stop now", timeout=5)
-    except (SandboxError, subprocess.TimeoutExpired):
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

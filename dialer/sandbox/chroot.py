@@ -47,7 +47,10 @@ def is_built(root: Path) -> bool:
 def ensure_host_tools() -> None:
     if shutil.which("debootstrap") is None:
         log.info("installing debootstrap")
-        r = _run(["apt-get", "install", "-y", "-q", "debootstrap"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        r = _run(
+            ["apt-get", "install", "-y", "-q", "debootstrap"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         if r.returncode != 0:
             raise SandboxError(f"apt-get install debootstrap failed: {r.stderr.strip()[-500:]}")
 
@@ -140,4 +143,6 @@ def chroot_cmd(root: Path, *args: str) -> list[str]:
 
 
 def run_in(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(chroot_cmd(root, *args), check=False, text=True, capture_output=True, timeout=timeout)
+    return subprocess.run(
+        chroot_cmd(root, *args), check=False, text=True, capture_output=True, timeout=timeout
+    )

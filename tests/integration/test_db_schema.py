@@ -81,7 +81,11 @@ async def test_timestamps_come_back_as_utc_and_constraints_hold(db_url: str) -> 
         app = Application(number="A-1", applicant_name="Иванов И.И.", phone="+79900001231", status="ready")
         s.add(app)
         await s.flush()
-        s.add(Contact(campaign_id=camp.id, application_id=app.id, phone="+79900001231", next_attempt_at=moscow_noon))
+        s.add(
+            Contact(
+                campaign_id=camp.id, application_id=app.id, phone="+79900001231", next_attempt_at=moscow_noon
+            )
+        )
         await s.commit()
     async with sessions() as s:
         c = (await s.execute(select(Contact))).scalar_one()
@@ -150,13 +154,19 @@ async def test_next_due_contacts_query_uses_the_due_index(db_url: str) -> None:
             f"AND next_attempt_at <= '{ts}' ORDER BY priority, next_attempt_at LIMIT 50"
         )
         prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
-        plan = "\n".join(" ".join(str(c) for c in row) for row in (await conn.execute(text(prefix + sql))).all())
+        plan = "\n".join(
+            " ".join(str(c) for c in row) for row in (await conn.execute(text(prefix + sql))).all()
+        )
         got = (await conn.execute(q)).scalars().all()
         total_due = (
             await conn.execute(
                 select(func.count())
                 .select_from(Contact)
-                .where(Contact.campaign_id == camps[1].id, Contact.state == "pending", Contact.next_attempt_at <= now)
+                .where(
+                    Contact.campaign_id == camps[1].id,
+                    Contact.state == "pending",
+                    Contact.next_attempt_at <= now,
+                )
             )
         ).scalar_one()
     await engine.dispose()

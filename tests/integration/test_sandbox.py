@@ -48,7 +48,9 @@ class Calls:
         return [e for e in self.by_uid.get(uid, []) if e.get("Event") == name]
 
 
-async def _originate(link: AmiLink, channel: str, timeout_ms: int = 20000, **extra: str) -> tuple[str, str, float]:
+async def _originate(
+    link: AmiLink, channel: str, timeout_ms: int = 20000, **extra: str
+) -> tuple[str, str, float]:
     aid, uid = f"t-{uuid.uuid4().hex[:10]}", f"u-{uuid.uuid4().hex[:10]}"
     t0 = time.monotonic()
     resp = await link.send(
@@ -77,7 +79,11 @@ async def _wait(pred: Any, timeout: float) -> None:
 
 def test_configuration_loads_without_errors_or_warnings(sandbox: Any) -> None:
     for carrier in (False, True):
-        bad = [ln for ln in sandbox.log_text(carrier=carrier).splitlines() if re.search(r"\b(WARNING|ERROR)\[", ln)]
+        bad = [
+            ln
+            for ln in sandbox.log_text(carrier=carrier).splitlines()
+            if re.search(r"\b(WARNING|ERROR)\[", ln)
+        ]
         assert bad == [], ("carrier" if carrier else "pbx") + " log:\n" + "\n".join(bad)
     endpoints = sandbox.rx("pjsip show endpoints")
     for name in ("carrier", "101", "120"):
@@ -126,7 +132,7 @@ async def test_originate_to_the_simulated_network_gives_each_numbers_outcome(ami
     assert r4["Reason"] == "3" and r4["Response"] == "Failure"
     assert 15.0 <= r4["_t"] - t0 < 25.0
 
-    for digit, (reason, cause, sip, talk) in EXPECTED.items():
+    for digit, (reason, cause, sip, _talk) in EXPECTED.items():
         aid, uid, t0 = placed[digit]
         resp = calls.responses[aid]
         assert resp["Reason"] == reason, (digit, resp)

@@ -50,7 +50,9 @@ async def test_garbage_on_the_socket_does_not_break_the_link(peer: FakeAmi) -> N
     await link.stop()
 
 
-async def test_a_raising_handler_does_not_break_the_link(peer: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_raising_handler_does_not_break_the_link(
+    peer: FakeAmi, caplog: pytest.LogCaptureFixture
+) -> None:
     link = _link(peer)
     seen: list[str] = []
 
@@ -93,7 +95,9 @@ async def test_an_action_pending_when_the_link_drops_fails_and_is_never_resent(p
     link.start()
     await link.wait_up(5)
     peer.answer_originates = False
-    task = asyncio.create_task(link.send({"Action": "Originate", "Channel": "PJSIP/1@x", "ActionID": "att-1"}))
+    task = asyncio.create_task(
+        link.send({"Action": "Originate", "Channel": "PJSIP/1@x", "ActionID": "att-1"})
+    )
     await _until(lambda: peer.count("originate") == 1)
     peer.drop_all()
     with pytest.raises(AmiLinkLost):

@@ -31,7 +31,12 @@ def test_environment_overrides_nested_keys(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("DIALER_TIMEZONE", "Asia/Yekaterinburg")
     monkeypatch.setenv("DIALER_HTTP__BIND", "0.0.0.0:9000")
     s = load_settings(REPO / "config.yaml")
-    assert (s.ami.host, s.ami.port, s.timezone, s.http.bind) == ("10.1.2.3", 5039, "Asia/Yekaterinburg", "0.0.0.0:9000")
+    assert (s.ami.host, s.ami.port, s.timezone, s.http.bind) == (
+        "10.1.2.3",
+        5039,
+        "Asia/Yekaterinburg",
+        "0.0.0.0:9000",
+    )
 
 
 def test_another_file_by_path(tmp_path: Path) -> None:
@@ -48,9 +53,15 @@ def test_another_file_by_path(tmp_path: Path) -> None:
         ("ami:\n  port: 70000\n", "ami.port: Input should be less than or equal to 65535"),
         ("timezone: Mars/Olympus\n", "timezone: unknown time zone 'Mars/Olympus'"),
         ("http:\n  bind: localhost\n", "http.bind: expected HOST:PORT"),
-        ("calling_window:\n  hours:\n    mon: '19:00-09:00'\n", "calling_window.hours: window must end after it starts"),
+        (
+            "calling_window:\n  hours:\n    mon: '19:00-09:00'\n",
+            "calling_window.hours: window must end after it starts",
+        ),
         ("calling_window:\n  hours:\n    funday: '09:00-10:00'\n", "unknown weekday 'funday'"),
-        ("outbound:\n  ring_timeout: 10\n", "outbound.ring_timeout: Input should be greater than or equal to 15"),
+        (
+            "outbound:\n  ring_timeout: 10\n",
+            "outbound.ring_timeout: Input should be greater than or equal to 15",
+        ),
         ("outbound:\n  dial_template: PJSIP/trunk\n", "outbound.dial_template: must contain {number}"),
         ("amii:\n  host: x\n", "amii: unknown key"),
         ("ami: [1, 2\n", "invalid configuration"),
@@ -68,7 +79,9 @@ def test_bad_value_gives_one_line_naming_the_key(tmp_path: Path, yaml_text: str,
 
 def test_secrets_never_in_errors_or_dumps(tmp_path: Path) -> None:
     f = tmp_path / "bad.yaml"
-    f.write_text("ami:\n  secret: s3cr3t-value\n  port: nope\ndatabase:\n  url: postgresql+asyncpg://u:pw-XYZ@h/db\n")
+    f.write_text(
+        "ami:\n  secret: s3cr3t-value\n  port: nope\ndatabase:\n  url: postgresql+asyncpg://u:pw-XYZ@h/db\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_settings(f)
     assert "s3cr3t-value" not in str(e.value) and "pw-XYZ" not in str(e.value)
@@ -83,7 +96,10 @@ def test_cli_reports_bad_config_in_one_line_and_exits_nonzero(tmp_path: Path) ->
     f = tmp_path / "bad.yaml"
     f.write_text("ami:\n  secret: hunter22\n  port: 0\n")
     r = subprocess.run(
-        [sys.executable, "-m", "dialer", "--config", str(f), "serve"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dialer", "--config", str(f), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
