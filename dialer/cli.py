@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from dialer.config import ConfigError, Settings, load_settings
@@ -100,9 +99,6 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-Handler = Callable[[argparse.Namespace], int]
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dialer",
@@ -143,13 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("config", help="print the effective configuration (secrets masked)")
     s.set_defaults(func=cmd_config)
 
-    for register in _extensions:
-        register(sub)
+    import importlib
+
+    for name in CLI_PLUGINS:
+        importlib.import_module(name).register(sub)
     return p
 
 
-# feature packages add their own subcommands here (campaign, agents, bench, ...)
-_extensions: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+# Feature packages that add subcommands: each module has ``register(subparsers)``.
+CLI_PLUGINS = ("dialer.campaigns.cli", "dialer.ivr.cli", "dialer.web.cli")
 
 
 def main(argv: list[str] | None = None) -> int:

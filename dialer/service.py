@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialer import metrics
 from dialer.ami.link import AmiLink, LinkState
+from dialer.bus import EventBus
 from dialer.config import Settings, split_bind
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker, safe_url
@@ -22,6 +25,13 @@ from dialer.fastagi.server import FastAgiServer
 from dialer.web.app import create_app
 
 log = logging.getLogger(__name__)
+
+# Feature packages wired into the service. Each module has ``setup(service)``, which may register FastAGI
+# routes (service.fastagi.add_route), web routes (service.app), and start/stop hooks (service.on_start /
+# service.on_stop: lists of ``async def hook(service)``).
+PLUGINS = ("dialer.ivr.plugin", "dialer.web.plugin")
+
+Hook = Callable[["Service"], Awaitable[None]]
 
 
 class Service:
@@ -40,6 +50,16 @@ class Service:
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
         self.ami.on_state(self._ami_state)
+        self.bus = EventBus()
+        self.on_start: list[Hook] = []
+        self.on_stop: list[Hook] = []
+        self.app = create_app(self)
+        for name in PLUGINS:
+            importlib.import_module(name).setup(self)
+
+    def live_snapshot(self) -> dict[str, Any]:
+        """Live figures that only the running process knows (the engine fills them in)."""
+        return {"ami": self.ami.state.value, "campaigns": {}, "agents": {}}
 
     async def _ami_state(self, state: LinkState) -> None:
         metrics.AMI_UP.set(1 if state is LinkState.UP else 0)
@@ -66,8 +86,9 @@ class Service:
         await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
         self.ami.start()
         await self.fastagi.start()
-        app = create_app(self)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        for hook in self.on_start:
+            await hook(self)
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         await self._runner.setup()
         host, port = split_bind(self.settings.http.bind)
         site = web.TCPSite(self._runner, host, port)
@@ -75,6 +96,9 @@ class Service:
         log.info("web on http://%s:%s", host, port)
 
     async def stop(self) -> None:
+        for hook in reversed(self.on_stop):
+            with contextlib.suppress(Exception):
+                await hook(self)
         await self.fastagi.stop()
         if self._runner is not None:
             await self._runner.cleanup()

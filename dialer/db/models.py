@@ -65,6 +65,14 @@ class ContactState(StrEnum):
     CANCELLED = "cancelled"  # campaign stopped
 
 
+class AgentPresence(StrEnum):
+    """What the agent (or an admin) asked for; the engine owns the live call state (AgentState)."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    PAUSED = "paused"
+
+
 class AgentState(StrEnum):
     LOGGED_OUT = "logged_out"
     READY = "ready"
@@ -196,6 +204,9 @@ class Agent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     extension: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # written by the agent page / CLI / admin: logged_out, ready, paused
+    presence: Mapped[str] = mapped_column(String(16), default=AgentPresence.LOGGED_OUT, server_default="logged_out")
+    # written by the engine: logged_out, ready, ringing, talking, wrapup, paused
     state: Mapped[str] = mapped_column(String(16), default=AgentState.LOGGED_OUT)
     pause_reason: Mapped[str | None] = mapped_column(String(100))
     state_since: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Streaming imports of spreadsheet exports (contacts, applications)."""
