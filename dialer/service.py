@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # Feature packages wired into the service. Each module has ``setup(service)``, which may register FastAGI
 # routes (service.fastagi.add_route), web routes (service.app), and start/stop hooks (service.on_start /
 # service.on_stop: lists of ``async def hook(service)``).
-PLUGINS = ("dialer.ivr.plugin", "dialer.web.plugin")
+PLUGINS = ("dialer.engine.plugin", "dialer.ivr.plugin", "dialer.web.plugin")
 
 Hook = Callable[["Service"], Awaitable[None]]
 
@@ -54,11 +54,15 @@ class Service:
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
         self.app = create_app(self)
+        self.dialer: Any = None  # the dialer engine, set by dialer.engine.plugin
         for name in PLUGINS:
             importlib.import_module(name).setup(self)
 
     def live_snapshot(self) -> dict[str, Any]:
-        """Live figures that only the running process knows (the engine fills them in)."""
+        """Live figures that only the running process knows (calls in flight, pacing, agents)."""
+        if self.dialer is not None:
+            snap: dict[str, Any] = self.dialer.snapshot()
+            return snap
         return {"ami": self.ami.state.value, "campaigns": {}, "agents": {}}
 
     async def _ami_state(self, state: LinkState) -> None:
