@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +37,18 @@ PLUGINS = ("dialer.engine.plugin", "dialer.ivr.plugin", "dialer.web.plugin")
 Hook = Callable[["Service"], Awaitable[None]]
 
 
+class EventRecorder:
+    """Appends every AMI event as a JSON line (DIALER_RECORD_EVENTS=path): recordings of real call
+    sequences for the replay tests (tests/recordings/)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, event: Any) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(dict(event), ensure_ascii=False, default=str) + "\n")
+
+
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -50,6 +65,9 @@ class Service:
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
         self.ami.on_state(self._ami_state)
+        record = os.environ.get("DIALER_RECORD_EVENTS")
+        if record:
+            self.ami.add_tap(EventRecorder(Path(record)))
         self.bus = EventBus()
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []

@@ -490,6 +490,7 @@ class Engine:
             ring_seconds=(ring_end - lc.sent_at) if ring_end else None,
             wait_seconds=((t.bridged_at or t.hungup_at or wall) - t.answered_at) if t.answered_at else None,
             talk_seconds=((t.hungup_at or wall) - t.bridged_at) if t.bridged_at else None,
+            decided_at=self.clock(),
         )
         await store.finish(self.sessions, f, camp)
         name = camp.name if camp else "?"

@@ -228,6 +228,7 @@ class Finish:
     ring_seconds: float | None
     wait_seconds: float | None
     talk_seconds: float | None
+    decided_at: datetime | None = None  # the engine's clock: base of the retry delay
 
 
 async def finish(sessions: Sessions, f: Finish, camp: CampaignRuntime | None) -> NextStep | None:
@@ -259,7 +260,7 @@ async def finish(sessions: Sessions, f: Finish, camp: CampaignRuntime | None) ->
         if contact is not None and contact.state == ContactState.DIALING:
             max_attempts = camp.max_attempts if camp else 1
             delays = camp.retry_delays if camp else {}
-            step = next_step(f.outcome, contact.attempts, max_attempts, delays, f.ended_at)
+            step = next_step(f.outcome, contact.attempts, max_attempts, delays, f.decided_at or f.ended_at)
             contact.last_outcome = f.outcome.value
             contact.state = step.state
             if step.next_attempt_at is not None:
