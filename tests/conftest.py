@@ -34,13 +34,10 @@ def sandbox(base_settings: Settings) -> Iterator[object]:
 
     if os.geteuid() != 0:
         pytest.fail("the Asterisk sandbox needs root (chroot, mount); run the suite as root")
-    import fcntl
+    from dialer.sandbox.lock import exclusive
 
     # One Asterisk sandbox per machine (fixed ports): concurrent test sessions take turns.
-    lock_path = base_settings.sandbox.root.parent / ".test-lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(base_settings.sandbox.root):
         sb = Sandbox(base_settings)
         sb.up()
         try:
