@@ -7,8 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 .venv/bin/dialer sandbox up
 .venv/bin/dialer db upgrade
-if .venv/bin/dialer --help | grep -q " demo "; then
-  .venv/bin/dialer demo load
-fi
+.venv/bin/dialer demo load
 echo "dashboard: http://$(.venv/bin/python -c 'from dialer.config import load_settings; print(load_settings().http.bind)')/"
 exec .venv/bin/dialer serve
