@@ -64,7 +64,9 @@ class Routes:
             if amd == "MACHINE":
                 await agi.set_variable("DIALER_ACTION", "machine")
                 return
-        deadline = lc.answered_loop + ABANDON_AFTER - ROUTING_MARGIN
+        # the 2 seconds run from the end of the person's greeting: after AMD has listened to it, if it ran
+        start = loop.time() if camp is not None and camp.amd and not failed else lc.answered_loop
+        deadline = start + ABANDON_AFTER - ROUTING_MARGIN
         if failed:
             deadline = max(deadline, loop.time() + 1.0)  # already late: one more short try
         agent = await eng.pool.claim(

@@ -170,3 +170,19 @@ async def test_no_call_starts_outside_the_calling_window(sandbox: Any, db_url: s
         for a in await h.attempts():
             local = a.originated_at.astimezone(MSK).time()
             assert local < datetime(2027, 1, 1, 19, 0).time() and local >= datetime(2027, 1, 1, 9, 0).time()
+
+
+async def test_answering_machines_are_detected_and_left_a_message(
+    sandbox: Any, db_url: str, tmp_path: Path
+) -> None:
+    async with Harness(db_url, tmp_path) as h:
+        await h.agents("101", "102")
+        await h.campaign("amd", [sim("1", 550), sim("8", 551)], mode="progressive", max_attempts=1, amd=True)
+        await h.state("amd", "start")
+        await h.wait(lambda: h.completed("amd"), 60, "campaign completed")
+        by_phone = {a.phone: a for a in await h.attempts()}
+    human, machine = by_phone[sim("1", 550)], by_phone[sim("8", 551)]
+    assert human.outcome == "connected" and human.amd_status == "HUMAN" and human.agent_id is not None
+    assert machine.outcome == "machine" and machine.amd_status == "MACHINE" and machine.agent_id is None
+    # the machine got the message naming the caller, then the call ended (it never reached an agent)
+    assert (machine.ended_at - machine.answered_at).total_seconds() > 3.0

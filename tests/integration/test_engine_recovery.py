@@ -20,7 +20,7 @@ from dialer.ami.link import AmiLink
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import CallAttempt, Campaign, Contact, InflightNumber
 from dialer.sandbox import CARRIER_AMI
-from tests.integration.engine_harness import ALL_DAY, REPO, free_port, sim
+from tests.integration.engine_harness import ALL_DAY, free_port, sim
 
 pytestmark = pytest.mark.asterisk
 
