@@ -20,7 +20,7 @@ from dialer import metrics
 from dialer.ami.link import AmiError, AmiLinkLost, AmiNotConnected, LinkState
 from dialer.db.models import CampaignState
 from dialer.engine import store
-from dialer.engine.agents import AgentPool, AgentSlot
+from dialer.engine.agents import AgentPool, AgentSlot, share_agents
 from dialer.engine.outcomes import LIVE, Outcome, classify
 from dialer.engine.store import CampaignRuntime, Placed
 from dialer.engine.tracker import CallTracker, Change, TrackedCall
@@ -218,18 +218,11 @@ class Engine:
     def _assign_free_agents(self, running: list[CampaignRuntime]) -> dict[int, list[AgentSlot]]:
         """Share the free agents between running campaigns by weight (inbound callers waiting come first)."""
         free = self.pool.free_agents(None)[self.pool.waiting_inbound :]
-        busy_per: dict[int, int] = {c.id: 0 for c in running}
+        busy: dict[int, int] = {}
         for a in self.pool.agents.values():
-            if a.call_campaign in busy_per and a.state in ("ringing", "talking", "wrapup"):
-                busy_per[a.call_campaign] += 1
-        out: dict[int, list[AgentSlot]] = {c.id: [] for c in running}
-        for a in free:
-            choices = [c for c in running if a.serves(c.id)]
-            if not choices:
-                continue
-            best = min(choices, key=lambda c: (busy_per[c.id] + len(out[c.id]) + 1) / c.weight)
-            out[best.id].append(a)
-        return out
+            if a.call_campaign is not None and a.state in ("ringing", "talking", "wrapup"):
+                busy[a.call_campaign] = busy.get(a.call_campaign, 0) + 1
+        return share_agents(free, [(c.id, c.weight) for c in running], busy)
 
     async def _dial(self, wall: float) -> None:
         now = self.clock()

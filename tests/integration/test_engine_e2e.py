@@ -186,3 +186,30 @@ async def test_answering_machines_are_detected_and_left_a_message(
     assert machine.outcome == "machine" and machine.amd_status == "MACHINE" and machine.agent_id is None
     # the machine got the message naming the caller, then the call ended (it never reached an agent)
     assert (machine.ended_at - machine.answered_at).total_seconds() > 3.0
+
+
+async def test_an_agent_whose_softphone_stops_answering_leaves_rotation(
+    sandbox: Any, db_url: str, tmp_path: Path
+) -> None:
+    from dialer.sandbox import softphones
+
+    softphones.start(sandbox.root, "104", answer="manual")  # rings, nobody picks up
+    try:
+        await asyncio.to_thread(sandbox.wait_registered, ["104"], 20)
+        async with Harness(db_url, tmp_path) as h:
+            await h.agents("104")
+            await h.campaign("deaf", [sim("2", 560)], mode="progressive", max_attempts=1)
+            await h.state("deaf", "start")
+            await h.wait(lambda: h.completed("deaf"), 60, "campaign completed")
+            (attempt,) = await h.attempts()
+            async with h.sessions() as s:
+                from sqlalchemy import select
+
+                from dialer.db.models import Agent
+
+                agent = (await s.execute(select(Agent).where(Agent.extension == "104"))).scalar_one()
+        assert attempt.outcome == "abandoned" and attempt.agent_id is None
+        assert agent.presence == "paused" and "did not answer" in (agent.pause_reason or "")
+    finally:
+        softphones.start(sandbox.root, "104")
+        await asyncio.to_thread(sandbox.wait_registered, ["104"], 20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY, AgentPool
+from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY, AgentPool, AgentSlot, share_agents
 
 
 def _pool(now: float = 100.0) -> AgentPool:
@@ -82,3 +82,19 @@ async def test_claim_gives_up_at_its_deadline() -> None:
     t0 = loop.time()
     assert await p.claim(None, "z", t0 + 0.2, 100.0) is None
     assert 0.15 < loop.time() - t0 < 1.0
+
+
+def test_campaigns_running_together_share_agents_by_weight() -> None:
+    free = [
+        AgentSlot(i, str(100 + i), presence="ready", state="ready", device="NOT_INUSE") for i in range(12)
+    ]
+    out = share_agents(free, [(1, 1), (2, 2)], busy={})
+    assert (len(out[1]), len(out[2])) == (4, 8)
+    # busy agents count toward a campaign's share
+    out = share_agents(free, [(1, 1), (2, 1)], busy={2: 4})
+    assert (len(out[1]), len(out[2])) == (8, 4)
+    # an agent limited to one campaign is never lent to another
+    only2 = [
+        AgentSlot(99, "199", campaigns=frozenset({2}), presence="ready", state="ready", device="NOT_INUSE")
+    ]
+    assert share_agents(only2, [(1, 5), (2, 1)], busy={}) == {1: [], 2: only2}
