@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,46 @@ async def test_an_agent_whose_softphone_stops_answering_leaves_rotation(
     finally:
         softphones.start(sandbox.root, "104")
         await asyncio.to_thread(sandbox.wait_registered, ["104"], 20)
+
+
+async def test_a_restarted_asterisk_stops_dialling_until_reconciled_and_the_campaign_goes_on(
+    sandbox: Any, db_url: str, tmp_path: Path
+) -> None:
+    from dialer.ami.link import LinkState
+
+    async with Harness(db_url, tmp_path) as h:
+        eng = h.svc.dialer
+        await h.agents("101", "102")
+        await h.campaign(
+            "restart",
+            [sim("9", 570 + i) for i in range(5)],
+            mode="progressive",
+            max_attempts=2,
+            retry_delays={"failed": 60},
+            wrapup_seconds=0,
+        )
+        down_at: list[float] = []
+        up_at: list[float] = []
+        eng.ami.on_state(
+            lambda st: (down_at if st is not LinkState.UP else up_at).append(
+                asyncio.get_running_loop().time()
+            )
+        )
+        await h.state("restart", "start")
+        await h.wait(lambda: len(eng.calls) == 2, 15, "two calls up")
+        await asyncio.to_thread(sandbox.rx, "core restart now")
+        await h.wait(lambda: down_at, 15, "link lost")
+        assert not eng.reconciled
+        await h.wait(lambda: eng.reconciled and up_at, 60, "link back and reconciled")
+        ready_at = time.time()
+        await asyncio.to_thread(sandbox.wait_registered, ["101", "102"], 30)
+        await h.wait(lambda: _done_attempts(h, 5), 90, "every number tried after the restart")
+        attempts = await h.attempts()
+        contacts = await h.contacts()
+    # the calls cut by the restart were closed from what was known; nothing stayed in flight
+    assert all(a.ended_at is not None for a in attempts if a.state != "not_sent")
+    assert all(c.attempts <= 2 for c in contacts)
+    assert {c.phone for c in contacts} == {a.phone for a in attempts}
+    # no call started while the link was down or not yet reconciled
+    started = [a.originated_at.timestamp() for a in attempts]
+    assert not [t for t in started if down_at[0] < t < ready_at - 0.5]
