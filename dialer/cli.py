@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Feature packages that add subcommands: each module has ``register(subparsers)``.
-CLI_PLUGINS = ("dialer.campaigns.cli", "dialer.ivr.cli", "dialer.web.cli", "dialer.demo")
+CLI_PLUGINS = ("dialer.campaigns.cli", "dialer.ivr.cli", "dialer.web.cli", "dialer.demo", "dialer.benchcli")
 
 
 def main(argv: list[str] | None = None) -> int:
