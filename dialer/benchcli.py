@@ -35,5 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Benchmarks print figures as ratios against a baseline measured in the same run.",
     )
     s.add_argument("name", choices=sorted(BENCHES))
-    s.add_argument("args", nargs=argparse.REMAINDER, help="passed to the benchmark (try: dialer bench pacing --help)")
+    s.add_argument(
+        "args", nargs=argparse.REMAINDER, help="passed to the benchmark (try: dialer bench pacing --help)"
+    )
     s.set_defaults(func=cmd_bench)

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import dialer.web.models  # noqa: F401  (users, sessions, tokens: the web feature's own tables)
 from dialer.db.engine import make_engine
 from dialer.db.models import Base
 

@@ -6,7 +6,8 @@ end, in any process) takes effect at the engine's next tick.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from dialer.db.models import (
     DoNotCall,
 )
 from dialer.db.types import utcnow
-from dialer.imports.csvfile import CsvFormatError, read_rows
+from dialer.imports.csvfile import CsvFormatError, Row, read_rows
 from dialer.phones import InvalidPhone, normalize
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -180,6 +181,36 @@ async def change_state(sessions: Sessions, name: str, action: str, *, actor: str
         return camp
 
 
+ParsedRow = tuple[int, str, str, str, dict[str, str]]
+
+
+def _parse_batch(
+    rows: Iterator[Row], region: str, size: int
+) -> tuple[list[ParsedRow], list[RejectedRow], int]:
+    """Read up to ``size`` rows: (good rows, rejected rows, rows read)."""
+    good: list[ParsedRow] = []
+    bad: list[RejectedRow] = []
+    seen = 0
+    for row in rows:
+        seen += 1
+        d = row.data
+        try:
+            phone = normalize(d.get("phone", ""), region)
+        except InvalidPhone as e:
+            bad.append(RejectedRow(line=row.line, reason=f"bad phone {d.get('phone', '')!r}: {e}"))
+        else:
+            app_no = d.get("application_number", "").strip()
+            if not app_no:
+                bad.append(RejectedRow(line=row.line, reason="missing application_number"))
+            elif len(app_no) > 32:
+                bad.append(RejectedRow(line=row.line, reason="application_number longer than 32"))
+            else:
+                good.append((row.line, phone, app_no, d.get("name", "")[:200], d))
+        if seen >= size:
+            break
+    return good, bad, seen
+
+
 def _key(phone: str, app_id: int | None) -> tuple[str, int | None]:
     return (phone, app_id)
 
@@ -209,32 +240,17 @@ async def import_contacts(
         campaign_id = camp.id
     try:
         rows = read_rows(stream, required=("phone", "application_number", "name"))
-        batch: list[tuple[int, str, str, str, dict[str, str]]] = []
-        for row in rows:
-            report.total_rows += 1
-            d = row.data
-            try:
-                phone = normalize(d.get("phone", ""), region)
-            except InvalidPhone as e:
-                report.rejected.append(
-                    RejectedRow(line=row.line, reason=f"bad phone {d.get('phone', '')!r}: {e}")
-                )
-                continue
-            app_no = d.get("application_number", "").strip()
-            if not app_no:
-                report.rejected.append(RejectedRow(line=row.line, reason="missing application_number"))
-                continue
-            if len(app_no) > 32:
-                report.rejected.append(RejectedRow(line=row.line, reason="application_number longer than 32"))
-                continue
-            batch.append((row.line, phone, app_no, d.get("name", "")[:200], d))
-            if len(batch) >= BATCH:
+        while True:
+            # parsing and phone validation run in a worker thread: the engine shares this event loop
+            batch, rejected, seen = await asyncio.to_thread(_parse_batch, rows, region, BATCH)
+            report.total_rows += seen
+            report.rejected.extend(rejected)
+            if batch:
                 await _store_batch(sessions, campaign_id, batch, report)
-                batch = []
                 if on_progress:
                     on_progress(report)
-        if batch:
-            await _store_batch(sessions, campaign_id, batch, report)
+            if seen < BATCH:
+                break
     except CsvFormatError as e:
         raise CampaignError(f"contacts file: {e}", field="contacts") from None
     async with sessions() as s:
@@ -265,19 +281,26 @@ async def _store_batch(
             a.number: a.id
             for a in (await s.execute(select(Application).where(Application.number.in_(numbers)))).scalars()
         }
+        new_apps: dict[str, dict[str, Any]] = {}
+        now = utcnow()
         for _line, phone, app_no, nm, d in batch:
-            if app_no not in apps:
-                app = Application(
-                    number=app_no,
-                    applicant_name=nm,
-                    phone=phone,
-                    status=ApplicationStatus.READY,
-                    pickup_office=d.get("pickup_office") or None,
-                )
-                s.add(app)
-                await s.flush()
-                apps[app_no] = app.id
-                report.applications_created += 1
+            if app_no not in apps and app_no not in new_apps:
+                new_apps[app_no] = {
+                    "number": app_no,
+                    "applicant_name": nm,
+                    "phone": phone,
+                    "status": ApplicationStatus.READY,
+                    "pickup_office": d.get("pickup_office") or None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+        if new_apps:
+            created = await s.execute(
+                insert(Application).returning(Application.id, Application.number), list(new_apps.values())
+            )
+            for app_id, number in created.tuples():
+                apps[number] = app_id
+            report.applications_created += len(new_apps)
         phones = {b[1] for b in batch}
         existing = {
             _key(p, a): ln
@@ -290,7 +313,6 @@ async def _store_batch(
             ).all()
         }
         dnc = set((await s.execute(select(DoNotCall.phone).where(DoNotCall.phone.in_(phones)))).scalars())
-        now = utcnow()
         values = []
         for line, phone, app_no, nm, _d in batch:
             key = _key(phone, apps[app_no])

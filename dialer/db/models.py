@@ -205,7 +205,9 @@ class Agent(Base):
     extension: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     # written by the agent page / CLI / admin: logged_out, ready, paused
-    presence: Mapped[str] = mapped_column(String(16), default=AgentPresence.LOGGED_OUT, server_default="logged_out")
+    presence: Mapped[str] = mapped_column(
+        String(16), default=AgentPresence.LOGGED_OUT, server_default="logged_out"
+    )
     # written by the engine: logged_out, ready, ringing, talking, wrapup, paused
     state: Mapped[str] = mapped_column(String(16), default=AgentState.LOGGED_OUT)
     pause_reason: Mapped[str | None] = mapped_column(String(100))

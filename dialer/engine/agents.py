@@ -35,6 +35,7 @@ class AgentSlot:
     wrapup_until: float = 0.0
     reserved_for: str | None = None
     dirty: bool = True
+    presence_changed: bool = False  # the engine itself changed presence (a softphone that stopped answering)
 
     def serves(self, campaign_id: int | None) -> bool:
         return campaign_id is None or not self.campaigns or campaign_id in self.campaigns
@@ -75,6 +76,8 @@ class AgentPool:
             if a is None:
                 a = self.agents[ext] = AgentSlot(agent_id, ext, since=now)
             a.name, a.campaigns = name, campaigns
+            if a.presence_changed:
+                continue  # ours is newer: it reaches the database at the next flush
             if a.presence != presence or a.pause_reason != reason:
                 a.presence, a.pause_reason = presence, reason
                 a.dirty = True
@@ -123,6 +126,7 @@ class AgentPool:
             return
         a.call_key = None
         a.presence, a.pause_reason = "paused", reason
+        a.presence_changed = True
         self._set(a, "paused", now)
         a.dirty = True
 

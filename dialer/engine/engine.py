@@ -192,17 +192,17 @@ class Engine:
             if not a.dirty:
                 continue
             a.dirty = False
-            rows.append(
-                {
-                    "extension": a.ext,
-                    "state": a.state,
-                    "state_since": datetime.fromtimestamp(a.since or time.time(), UTC),
-                    "device_state": a.device,
-                    "registered": a.device not in ("UNAVAILABLE", "INVALID"),
-                    "presence": a.presence,
-                    "pause_reason": a.pause_reason,
-                }
-            )
+            row: dict[str, Any] = {
+                "extension": a.ext,
+                "state": a.state,
+                "state_since": datetime.fromtimestamp(a.since or time.time(), UTC),
+                "device_state": a.device,
+                "registered": a.device not in ("UNAVAILABLE", "INVALID"),
+            }
+            if a.presence_changed:  # presence belongs to the agent and admins; only a failure overrides it
+                row.update(presence=a.presence, pause_reason=a.pause_reason)
+                a.presence_changed = False
+            rows.append(row)
             self.bus.publish(
                 {
                     "type": "agent.state",

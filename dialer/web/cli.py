@@ -1,9 +1,134 @@
-"""Subcommands of the web feature (see dialer.cli.CLI_PLUGINS)."""
+"""``dialer user ...`` and ``dialer token ...``: the first admin, agent users and API tokens.
+
+Passwords are read from a file (--password-file) or standard input, never from the command line, where
+other users of the machine could read them in the process list.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from dialer.campaigns.services import CampaignError
+from dialer.config import load_settings
+from dialer.db import migrate
+from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.web import users
+from dialer.web.models import Role
+
+T = TypeVar("T")
+ACTOR = "cli"
+
+
+def _run(args: argparse.Namespace, fn: Callable[[users.Sessions], Awaitable[T]]) -> T:
+    settings = load_settings(args.config)
+
+    async def main() -> T:
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            return await fn(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def read_password(path: Path | None) -> str:
+    if path is not None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise CampaignError("the passwords differ", field="password")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    try:
+        if args.user_cmd in ("create-admin", "create-agent", "set-password"):
+            password = read_password(args.password_file)
+        if args.user_cmd == "create-admin":
+            _run(args, lambda ss: users.create_user(ss, args.name, password, Role.ADMIN, actor=ACTOR))
+            print(f"admin {args.name!r} created")
+        elif args.user_cmd == "create-agent":
+            username = args.username or args.name
+
+            async def create(ss: users.Sessions) -> None:
+                await users.create_user(
+                    ss,
+                    username,
+                    password,
+                    Role.AGENT,
+                    actor=ACTOR,
+                    extension=args.extension,
+                    agent_name=args.name,
+                )
+
+            _run(args, create)
+            print(f"agent user {username!r} created for extension {args.extension}")
+        elif args.user_cmd == "set-password":
+            _run(args, lambda ss: users.set_password(ss, args.name, password, actor=ACTOR))
+            print(f"password of {args.name!r} changed; their sessions are closed")
+        elif args.user_cmd == "list":
+            for u, ext in _run(args, users.list_users):
+                print(f"{u.username}\t{u.role}\t{ext or '-'}\t{'active' if u.active else 'disabled'}")
+        return 0
+    except (CampaignError, OSError) as e:
+        print(f"dialer: {e}", file=sys.stderr)
+        return 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    try:
+        if args.token_cmd == "create":
+            token = _run(
+                args,
+                lambda ss: users.create_token(
+                    ss, args.user, actor=ACTOR, name=args.name or "", days=args.days
+                ),
+            )
+            print(token)
+        elif args.token_cmd == "revoke":
+            n = _run(args, lambda ss: users.revoke_tokens(ss, args.user, actor=ACTOR))
+            print(f"{n} token(s) of {args.user!r} revoked")
+        return 0
+    except CampaignError as e:
+        print(f"dialer: {e}", file=sys.stderr)
+        return 1
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Nothing yet."""
+    s = sub.add_parser("user", help="web users: the first admin, agents' logins, passwords")
+    us = s.add_subparsers(dest="user_cmd", required=True, metavar="ACTION")
+    pw_help = "read the password from this file (default: standard input)"
+    x = us.add_parser("create-admin", help="create an admin (password from stdin or --password-file)")
+    x.add_argument("name")
+    x.add_argument("--password-file", type=Path, help=pw_help)
+    x = us.add_parser("create-agent", help="create an agent's login linked to an extension")
+    x.add_argument("extension")
+    x.add_argument("name", help="the agent's name; also the login name unless --username is given")
+    x.add_argument("--username", help="login name (default: NAME)")
+    x.add_argument("--password-file", type=Path, help=pw_help)
+    x = us.add_parser("set-password", help="change a user's password (ends their sessions)")
+    x.add_argument("name")
+    x.add_argument("--password-file", type=Path, help=pw_help)
+    us.add_parser("list", help="all users")
+    s.set_defaults(func=cmd_user)
+
+    s = sub.add_parser("token", help="bearer tokens for scripts using the REST API")
+    ts = s.add_subparsers(dest="token_cmd", required=True, metavar="ACTION")
+    x = ts.add_parser("create", help="print a new token for USER (shown once; only its hash is stored)")
+    x.add_argument("user")
+    x.add_argument("--name", help="what the token is for")
+    x.add_argument("--days", type=int, help="expires after this many days (default: never)")
+    x = ts.add_parser("revoke", help="revoke every token of USER")
+    x.add_argument("user")
+    s.set_defaults(func=cmd_token)

@@ -34,6 +34,9 @@ TABLES = {
     "dispositions",
     "do_not_call",
     "audit_log",
+    "users",
+    "web_sessions",
+    "api_tokens",
 }
 
 

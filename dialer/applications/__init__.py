@@ -1,0 +1,1 @@
+"""Passport applications (import, search, edit) and the campaign contacts built on them."""

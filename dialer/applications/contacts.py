@@ -1,0 +1,106 @@
+"""A campaign's contact list: search it and correct single contacts (the bulk import is the campaign
+service's ``import_contacts``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialer.applications.schemas import ContactEdit, ContactOut
+from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit, get_campaign
+from dialer.db.models import Application, Campaign, Contact, ContactState
+from dialer.phones import InvalidPhone, normalize
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def _out(c: Contact, campaign: str, app_no: str | None) -> ContactOut:
+    return ContactOut(
+        id=c.id,
+        campaign=campaign,
+        phone=c.phone,
+        name=c.name,
+        state=c.state,
+        priority=c.priority,
+        attempts=c.attempts,
+        next_attempt_at=c.next_attempt_at,
+        last_attempt_at=c.last_attempt_at,
+        last_outcome=c.last_outcome,
+        application_number=app_no,
+        source_line=c.source_line,
+    )
+
+
+async def search(
+    sessions: Sessions, campaign: str, state: str | None, q: str | None, page: int, per_page: int
+) -> tuple[list[ContactOut], int]:
+    async with sessions() as s:
+        camp = await get_campaign(s, campaign)
+        query = (
+            select(Contact, Application.number)
+            .outerjoin(Application, Application.id == Contact.application_id)
+            .where(Contact.campaign_id == camp.id)
+        )
+        if state:
+            query = query.where(Contact.state == state)
+        if q:
+            like = f"%{q.strip()}%"
+            query = query.where(
+                or_(
+                    Contact.phone.like(like),
+                    Contact.name.ilike(like),
+                    Application.number.like(f"{q.strip()}%"),
+                )
+            )
+        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (
+            await s.execute(query.order_by(Contact.id).limit(per_page).offset((page - 1) * per_page))
+        ).tuples()
+        return [_out(c, camp.name, n) for c, n in rows], int(total)
+
+
+async def edit(
+    sessions: Sessions, contact_id: int, changes: ContactEdit, *, actor: str, region: str
+) -> ContactOut:
+    data = changes.model_dump(exclude_unset=True)
+    async with sessions() as s:
+        contact = await s.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"no contact {contact_id}", field="id")
+        camp = await s.get(Campaign, contact.campaign_id)
+        assert camp is not None
+        if contact.state == ContactState.DIALING:
+            raise Conflict("the contact is being called right now; try again after the call", field="state")
+        if data.get("phone") is not None:
+            try:
+                contact.phone = normalize(data["phone"], region)
+            except InvalidPhone as e:
+                raise CampaignError(f"bad phone: {e}", field="phone") from None
+        if "name" in data:
+            contact.name = data["name"]
+        if data.get("state") is not None:
+            contact.state = data["state"]
+        if data.get("priority") is not None:
+            contact.priority = data["priority"]
+        if data.get("next_attempt_at") is not None:
+            contact.next_attempt_at = data["next_attempt_at"]
+        await audit(
+            s,
+            actor,
+            "contact.edit",
+            f"{camp.name}/{contact_id}",
+            changes=changes.model_dump(mode="json", exclude_unset=True),
+        )
+        try:
+            await s.commit()
+        except IntegrityError:
+            raise Conflict(
+                "this number is already listed for the application in this campaign", field="phone"
+            ) from None
+        app_no = None
+        if contact.application_id is not None:
+            app_no = (
+                await s.execute(select(Application.number).where(Application.id == contact.application_id))
+            ).scalar_one_or_none()
+        return _out(contact, camp.name, app_no)

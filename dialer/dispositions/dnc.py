@@ -1,0 +1,46 @@
+"""Reading and removing do-not-call entries (adding is dialer.campaigns.services.add_dnc)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialer.campaigns.services import NotFound, audit
+from dialer.db.models import DoNotCall
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class DncOut(BaseModel):
+    phone: str
+    reason: str | None
+    added_by: str | None
+    added_at: datetime
+
+
+async def search(sessions: Sessions, q: str | None, page: int, per_page: int) -> tuple[list[DncOut], int]:
+    query = select(DoNotCall)
+    if q:
+        query = query.where(DoNotCall.phone.like(f"%{q.strip()}%"))
+    async with sessions() as s:
+        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (
+            await s.execute(
+                query.order_by(DoNotCall.added_at.desc()).limit(per_page).offset((page - 1) * per_page)
+            )
+        ).scalars()
+        return [DncOut.model_validate(r, from_attributes=True) for r in rows], int(total)
+
+
+async def remove(sessions: Sessions, phone: str, *, actor: str) -> None:
+    """Allow calls to a number again. Contacts withdrawn as ``dnc`` stay withdrawn: re-import them to call."""
+    async with sessions() as s:
+        row = await s.get(DoNotCall, phone)
+        if row is None:
+            raise NotFound(f"{phone} is not on the do-not-call list", field="phone")
+        await s.delete(row)
+        await audit(s, actor, "dnc.remove", phone)
+        await s.commit()

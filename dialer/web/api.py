@@ -1,0 +1,238 @@
+"""The API's route table: every endpoint declared once with its roles and pydantic models.
+
+The same table mounts the aiohttp routes (with validation, authentication and CSRF checks done here, not
+in each handler) and generates the OpenAPI document, so the document can not drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from dialer.web import auth
+from dialer.web.errors import ApiError, error_response, from_exception, validation_response
+from dialer.web.models import Role
+from dialer.web.users import Identity
+
+if TYPE_CHECKING:
+    from dialer.service import Service
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+ADMIN: tuple[Role, ...] = (Role.ADMIN,)
+AGENT: tuple[Role, ...] = (Role.AGENT,)
+ANYONE: tuple[Role, ...] = (Role.ADMIN, Role.AGENT)
+PUBLIC: tuple[Role, ...] = ()
+
+JSON = "application/json"
+SSE = "text/event-stream"
+CSV = "text/csv"
+
+
+@dataclass
+class Call:
+    """One validated request, as a handler sees it."""
+
+    request: web.Request
+    service: Service
+    identity: Identity | None
+    path: Any
+    query: Any
+    body: Any
+
+    @property
+    def user(self) -> Identity:
+        if self.identity is None:  # routes with roles never get here without one
+            raise ApiError(401, "log in first")
+        return self.identity
+
+    @property
+    def actor(self) -> str:
+        """What the audit log records as 'who'."""
+        return self.user.username
+
+
+Result = BaseModel | web.StreamResponse
+Handler = Callable[[Call], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    roles: tuple[Role, ...]
+    path_model: type[BaseModel] | None = None
+    query_model: type[BaseModel] | None = None
+    body_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    status: int = 200
+    media: str = JSON
+    upload: bool = False
+
+    @property
+    def full_path(self) -> str:
+        return PREFIX + self.path
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+class RouteTable:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        roles: tuple[Role, ...],
+        path_model: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        media: str = JSON,
+        upload: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(
+                Route(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    tag,
+                    roles,
+                    path_model,
+                    query,
+                    body,
+                    response,
+                    status,
+                    media,
+                    upload,
+                )
+            )
+            return handler
+
+        return register
+
+    def mount(self, app: web.Application, service: Service) -> None:
+        for r in self.routes:
+            app.router.add_route(r.method, r.full_path, _view(r, service))
+
+
+API = RouteTable()
+
+
+def _find_nul(value: Any, where: str) -> str | None:
+    """Where a NUL character hides in decoded JSON: PostgreSQL refuses it in text, so it is the caller's
+    mistake to report, not a database error to crash on."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _find_nul(k, where) or _find_nul(v, f"{where}.{k}" if where else str(k))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _find_nul(v, f"{where}.{i}" if where else str(i))
+            if found is not None:
+                return found
+    return None
+
+
+def _validate(model: type[BaseModel] | None, data: Any, where: str) -> Any:
+    if model is None:
+        return None
+    bad = _find_nul(data, "")
+    if bad is not None:
+        raise ApiError(422, f"{bad or where}: NUL characters are not allowed", bad or where)
+    return model.model_validate(data)
+
+
+async def _body(request: web.Request, route: Route) -> Any:
+    if route.body_model is None:
+        return None
+    if request.content_type != JSON:
+        raise ApiError(415, f"send the body as {JSON}", "body")
+    try:
+        data = json.loads(await request.read() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not valid JSON", "body") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "the body must be a JSON object", "body")
+    return _validate(route.body_model, data, "body")
+
+
+def _view(route: Route, service: Service) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def view(request: web.Request) -> web.StreamResponse:
+        identity = await auth.identify(request, service)
+        if route.roles:
+            if identity is None:
+                return error_response(401, "log in or send a valid bearer token (Authorization: Bearer ...)")
+            if identity.role not in route.roles:
+                return error_response(403, f"this needs the {' or '.join(route.roles)} role")
+            if not auth.csrf_ok(request, identity):
+                return error_response(403, f"missing or wrong CSRF token ({auth.CSRF_HEADER} header)", "csrf")
+        if route.upload and request.content_type != "multipart/form-data":
+            return error_response(
+                415, "upload the file as multipart/form-data, in a part named 'file'", "file"
+            )
+        try:
+            path = _validate(route.path_model, dict(request.match_info), "path")
+            query_data: dict[str, Any] = {}
+            for k in request.query:
+                query_data[k] = request.query.getone(k)
+            query = _validate(route.query_model, query_data, "query")
+            body = await _body(request, route)
+        except ValidationError as e:
+            return validation_response(e)
+        except ApiError as e:
+            return error_response(e.status, e.message, e.field)
+        call = Call(request, service, identity, path, query, body)
+        try:
+            result = await route.handler(call)
+        except Exception as e:
+            known = from_exception(e)
+            if known is None:
+                raise
+            return known
+        if isinstance(result, BaseModel):
+            return web.json_response(result.model_dump(mode="json"), status=route.status)
+        return result
+
+    view.__name__ = route.operation_id
+    return view
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Under /api every error is JSON, including 404/405 from the router and unexpected crashes."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return error_response(e.status, e.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error; the details are in the service log")

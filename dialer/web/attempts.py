@@ -1,0 +1,145 @@
+"""Call attempts and dispositions: filtered pages, and CSV exports streamed row by row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from pydantic import BaseModel, Field, model_validator
+
+from dialer.dispositions import history
+from dialer.dispositions.history import AttemptRow, DispositionRow
+from dialer.dispositions.schemas import DispositionKind
+from dialer.web.api import ADMIN, API, CSV, Call
+from dialer.web.schemas import Day, Model, Page, Text
+
+
+class _Filters(Model):
+    campaign: Text | None = Field(None, max_length=100)
+    date_from: Day | None = Field(None, description="first day (local to the call centre), YYYY-MM-DD")
+    date_to: Day | None = Field(None, description="last day, included")
+    agent: Text | None = Field(None, pattern=r"^[0-9]{1,32}$", description="agent extension")
+
+    @model_validator(mode="after")
+    def _order(self) -> _Filters:
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise ValueError("date_to: must not be before date_from")
+        return self
+
+
+class AttemptFilters(_Filters):
+    outcome: Text | None = Field(None, max_length=16, description="connected, abandoned, busy, noanswer, ...")
+
+
+class DispositionFilters(_Filters):
+    kind: DispositionKind | None = None
+
+
+class AttemptQuery(AttemptFilters):
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(50, ge=1, le=500)
+
+
+class DispositionQuery(DispositionFilters):
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(50, ge=1, le=500)
+
+
+def _filter(q: AttemptFilters | DispositionFilters) -> history.Filter:
+    outcome = q.outcome if isinstance(q, AttemptFilters) else q.kind
+    return history.Filter(
+        campaign=q.campaign, date_from=q.date_from, date_to=q.date_to, outcome=outcome, agent=q.agent
+    )
+
+
+@API.route(
+    "GET",
+    "/attempts",
+    summary="Call attempts",
+    tag="attempts",
+    roles=ADMIN,
+    query=AttemptQuery,
+    response=Page[AttemptRow],
+)
+async def list_attempts(call: Call) -> Page[AttemptRow]:
+    q = call.query
+    items, total = await history.list_attempts(
+        call.service.sessions, _filter(q), call.service.settings.timezone, q.page, q.per_page
+    )
+    return Page[AttemptRow](items=items, total=total, page=q.page, per_page=q.per_page)
+
+
+@API.route(
+    "GET",
+    "/dispositions",
+    summary="Dispositions",
+    tag="dispositions",
+    roles=ADMIN,
+    query=DispositionQuery,
+    response=Page[DispositionRow],
+)
+async def list_dispositions(call: Call) -> Page[DispositionRow]:
+    q = call.query
+    items, total = await history.list_dispositions(
+        call.service.sessions, _filter(q), call.service.settings.timezone, q.page, q.per_page
+    )
+    return Page[DispositionRow](items=items, total=total, page=q.page, per_page=q.per_page)
+
+
+async def _csv(
+    call: Call, name: str, fields: list[str], rows: AsyncIterator[BaseModel]
+) -> web.StreamResponse:
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+        }
+    )
+    await resp.prepare(call.request)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(fields)
+    n = 0
+    async for row in rows:
+        data = row.model_dump(mode="json")
+        w.writerow(["" if data[f] is None else data[f] for f in fields])
+        n += 1
+        if n % 500 == 0:
+            await resp.write(buf.getvalue().encode())
+            buf.seek(0)
+            buf.truncate()
+    await resp.write(buf.getvalue().encode())
+    await resp.write_eof()
+    return resp
+
+
+@API.route(
+    "GET",
+    "/attempts/export",
+    summary="Call attempts as CSV (streamed)",
+    tag="attempts",
+    roles=ADMIN,
+    query=AttemptFilters,
+    media=CSV,
+)
+async def export_attempts(call: Call) -> web.StreamResponse:
+    rows = history.iter_attempts(call.service.sessions, _filter(call.query), call.service.settings.timezone)
+    return await _csv(call, "attempts", list(AttemptRow.model_fields), rows)
+
+
+@API.route(
+    "GET",
+    "/dispositions/export",
+    summary="Dispositions as CSV (streamed)",
+    tag="dispositions",
+    roles=ADMIN,
+    query=DispositionFilters,
+    media=CSV,
+)
+async def export_dispositions(call: Call) -> web.StreamResponse:
+    rows = history.iter_dispositions(
+        call.service.sessions, _filter(call.query), call.service.settings.timezone
+    )
+    return await _csv(call, "dispositions", list(DispositionRow.model_fields), rows)

@@ -1,0 +1,278 @@
+"""Campaign endpoints: create, edit (draft or paused), start/pause/resume/stop, stats, and the contact list.
+
+Everything goes through dialer.campaigns.services, the same functions the CLI calls; this module only
+translates HTTP to those calls and back.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dialer.applications import contacts
+from dialer.applications.schemas import ContactEdit, ContactOut
+from dialer.campaigns import services
+from dialer.campaigns.schemas import CampaignSpec, CampaignStatus, PacingMode, WindowSpec
+from dialer.campaigns.services import Conflict, get_campaign
+from dialer.db.models import Campaign, CampaignState
+from dialer.web import jobs
+from dialer.web.api import ADMIN, API, Call
+from dialer.web.schemas import IdParam, Model, NameParam, Page, PageQuery, Text
+
+
+class CampaignEdit(Model):
+    """Only the fields given change; the result must still be a valid campaign."""
+
+    name: Text | None = Field(None, min_length=1, max_length=100)
+    mode: PacingMode | None = None
+    ratio: float | None = None
+    max_attempts: int | None = None
+    retry_delays: dict[str, int] | None = None
+    abandon_cap: float | None = None
+    window: WindowSpec | None = None
+    timezone: Text | None = Field(None, max_length=64)
+    caller_id: Text | None = Field(None, max_length=33)
+    weight: int | None = None
+    ring_timeout: int | None = None
+    wrapup_seconds: int | None = None
+    amd: bool | None = None
+
+
+class CampaignOut(BaseModel):
+    name: str
+    state: str
+    mode: str
+    ratio: float | None
+    max_attempts: int
+    retry_delays: dict[str, int]
+    abandon_cap: float
+    window: dict[str, Any]
+    timezone: str
+    caller_id: str
+    weight: int
+    ring_timeout: int
+    wrapup_seconds: int
+    amd: bool
+    status: CampaignStatus
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignOut]
+
+
+class CampaignStats(BaseModel):
+    status: CampaignStatus
+    live: dict[str, Any] = Field(description="the engine's live figures (dial level, calls waiting, ...)")
+
+
+class ContactQuery(PageQuery):
+    state: Literal["pending", "dialing", "done", "exhausted", "invalid", "dnc", "cancelled"] | None = None
+    q: Text | None = Field(
+        None, max_length=100, description="part of the phone or name, or an application number"
+    )
+
+
+async def _out(call: Call, camp: Campaign) -> CampaignOut:
+    status = await services.campaign_status(call.service.sessions, camp.name)
+    return CampaignOut(
+        name=camp.name,
+        state=camp.state,
+        mode=camp.pacing_mode,
+        ratio=camp.pacing_params.get("ratio"),
+        max_attempts=camp.max_attempts,
+        retry_delays=camp.retry_delays,
+        abandon_cap=camp.abandon_cap,
+        window=camp.window,
+        timezone=camp.timezone,
+        caller_id=camp.caller_id,
+        weight=camp.weight,
+        ring_timeout=camp.ring_timeout,
+        wrapup_seconds=camp.wrapup_seconds,
+        amd=camp.amd,
+        status=status,
+    )
+
+
+async def _load(call: Call, name: str) -> Campaign:
+    async with call.service.sessions() as s:
+        return await get_campaign(s, name)
+
+
+@API.route(
+    "GET",
+    "/campaigns",
+    summary="All campaigns with their status",
+    tag="campaigns",
+    roles=ADMIN,
+    response=CampaignList,
+)
+async def list_campaigns(call: Call) -> CampaignList:
+    return CampaignList(
+        items=[await _out(call, c) for c in await services.list_campaigns(call.service.sessions)]
+    )
+
+
+@API.route(
+    "POST",
+    "/campaigns",
+    summary="Create a campaign (a draft)",
+    tag="campaigns",
+    roles=ADMIN,
+    body=CampaignSpec,
+    response=CampaignOut,
+    status=201,
+)
+async def create_campaign(call: Call) -> CampaignOut:
+    st = call.service.settings
+    camp = await services.create_campaign(
+        call.service.sessions,
+        call.body,
+        actor=call.actor,
+        default_tz=st.timezone,
+        default_caller_id=st.caller_id,
+    )
+    return await _out(call, camp)
+
+
+@API.route(
+    "GET",
+    "/campaigns/{name}",
+    summary="One campaign",
+    tag="campaigns",
+    roles=ADMIN,
+    path_model=NameParam,
+    response=CampaignOut,
+)
+async def get_campaign_detail(call: Call) -> CampaignOut:
+    return await _out(call, await _load(call, call.path.name))
+
+
+@API.route(
+    "PATCH",
+    "/campaigns/{name}",
+    summary="Edit a draft or paused campaign",
+    tag="campaigns",
+    roles=ADMIN,
+    path_model=NameParam,
+    body=CampaignEdit,
+    response=CampaignOut,
+)
+async def edit_campaign(call: Call) -> CampaignOut:
+    changes = call.body.model_dump(exclude_unset=True)
+    if "window" in changes and call.body.window is not None:
+        changes["window"] = call.body.window.model_dump(mode="json")
+    camp = await services.edit_campaign(call.service.sessions, call.path.name, changes, actor=call.actor)
+    return await _out(call, camp)
+
+
+def _transition(action: str) -> Any:
+    async def handler(call: Call) -> CampaignOut:
+        camp = await services.change_state(call.service.sessions, call.path.name, action, actor=call.actor)
+        return await _out(call, camp)
+
+    handler.__name__ = f"{action}_campaign"
+    return handler
+
+
+for _action, _text in (
+    ("start", "Start dialling a draft campaign"),
+    ("pause", "Pause: no new calls; calls in flight finish"),
+    ("resume", "Resume a paused campaign"),
+    ("stop", "Stop for good; pending contacts are cancelled"),
+):
+    API.route(
+        "POST",
+        f"/campaigns/{{name}}/{_action}",
+        summary=_text,
+        tag="campaigns",
+        roles=ADMIN,
+        path_model=NameParam,
+        response=CampaignOut,
+    )(_transition(_action))
+
+
+@API.route(
+    "GET",
+    "/campaigns/{name}/stats",
+    summary="Contacts by state, attempts by outcome, live figures",
+    tag="campaigns",
+    roles=ADMIN,
+    path_model=NameParam,
+    response=CampaignStats,
+)
+async def campaign_stats(call: Call) -> CampaignStats:
+    status = await services.campaign_status(call.service.sessions, call.path.name)
+    live = call.service.live_snapshot().get("campaigns", {}).get(status.name, {})
+    return CampaignStats(status=status, live=live)
+
+
+@API.route(
+    "POST",
+    "/campaigns/{name}/contacts/import",
+    summary="Upload a contacts CSV (phone, application_number, name)",
+    tag="contacts",
+    roles=ADMIN,
+    path_model=NameParam,
+    upload=True,
+    response=jobs.ImportJobOut,
+    status=202,
+)
+async def import_contacts(call: Call) -> jobs.ImportJobOut:
+    """Streams the upload to disk and imports it in the background; follow the job at /imports/{id}.
+    Rows are rejected with their line number and reason (bad phone, duplicate, missing field)."""
+    name = call.path.name
+    camp = await _load(call, name)
+    if camp.state in (CampaignState.STOPPED, CampaignState.COMPLETED):
+        raise Conflict(f"campaign {name!r} is {camp.state}; contacts can no longer be added", field="state")
+    path, filename, size = await jobs.receive_upload(call.request, call.service.settings.data_dir / "uploads")
+    try:
+        jobs.check_header(path, ("phone", "application_number", "name"))
+    except Exception:
+        jobs.discard(path)
+        raise
+    region = call.service.settings.outbound.default_region
+    actor = call.actor
+
+    async def run(stream: IO[bytes], job: jobs.ImportJob) -> Any:
+        return await services.import_contacts(
+            call.service.sessions, name, stream, actor=actor, region=region, on_progress=job.progress
+        )
+
+    job = jobs.ImportJob("contacts", name, filename, actor, size)
+    return jobs.start(call.request.app, job, path, run).out()
+
+
+@API.route(
+    "GET",
+    "/campaigns/{name}/contacts",
+    summary="List and search a campaign's contacts",
+    tag="contacts",
+    roles=ADMIN,
+    path_model=NameParam,
+    query=ContactQuery,
+    response=Page[ContactOut],
+)
+async def list_contacts(call: Call) -> Page[ContactOut]:
+    q = call.query
+    items, total = await contacts.search(
+        call.service.sessions, call.path.name, q.state, q.q, q.page, q.per_page
+    )
+    return Page[ContactOut](items=items, total=total, page=q.page, per_page=q.per_page)
+
+
+@API.route(
+    "PATCH",
+    "/contacts/{id}",
+    summary="Correct one contact",
+    tag="contacts",
+    roles=ADMIN,
+    path_model=IdParam,
+    body=ContactEdit,
+    response=ContactOut,
+)
+async def edit_contact(call: Call) -> ContactOut:
+    region = call.service.settings.outbound.default_region
+    return await contacts.edit(
+        call.service.sessions, call.path.id, call.body, actor=call.actor, region=region
+    )

@@ -1,0 +1,119 @@
+"""Import job endpoints: progress (JSON or live events) and the report of rejected rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from dialer.campaigns.schemas import RejectedRow
+from dialer.web import jobs, sse
+from dialer.web.api import ADMIN, API, CSV, SSE, Call
+from dialer.web.errors import ApiError
+from dialer.web.schemas import Model, Page, PageQuery
+
+
+class JobParam(Model):
+    id: str = Field(pattern=r"^[0-9a-f]{1,32}$")
+
+
+class JobList(BaseModel):
+    items: list[jobs.ImportJobOut]
+
+
+def _job(call: Call) -> jobs.ImportJob:
+    job: jobs.ImportJob | None = call.request.app[jobs.JOBS].get(call.path.id)
+    if job is None:
+        raise ApiError(404, f"no import job {call.path.id}", "id")
+    return job
+
+
+@API.route("GET", "/imports", summary="Recent import jobs", tag="imports", roles=ADMIN, response=JobList)
+async def list_imports(call: Call) -> JobList:
+    return JobList(items=[j.out() for j in reversed(call.request.app[jobs.JOBS].values())])
+
+
+@API.route(
+    "GET",
+    "/imports/{id}",
+    summary="Progress of an import",
+    tag="imports",
+    roles=ADMIN,
+    path_model=JobParam,
+    response=jobs.ImportJobOut,
+)
+async def get_import(call: Call) -> jobs.ImportJobOut:
+    return _job(call).out()
+
+
+@API.route(
+    "GET",
+    "/imports/{id}/rejected",
+    summary="Rejected rows with line number and reason",
+    tag="imports",
+    roles=ADMIN,
+    path_model=JobParam,
+    query=PageQuery,
+    response=Page[RejectedRow],
+)
+async def import_rejected(call: Call) -> Page[RejectedRow]:
+    rows = _job(call).rejected
+    q = call.query
+    start = (q.page - 1) * q.per_page
+    return Page[RejectedRow](
+        items=rows[start : start + q.per_page], total=len(rows), page=q.page, per_page=q.per_page
+    )
+
+
+@API.route(
+    "GET",
+    "/imports/{id}/rejected.csv",
+    summary="Rejected rows as CSV",
+    tag="imports",
+    roles=ADMIN,
+    path_model=JobParam,
+    media=CSV,
+)
+async def import_rejected_csv(call: Call) -> web.StreamResponse:
+    job = _job(call)
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="rejected-{job.id}.csv"',
+        }
+    )
+    await resp.prepare(call.request)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["line", "reason"])
+    for i, r in enumerate(list(job.rejected)):
+        w.writerow([r.line, r.reason])
+        if i % 1000 == 999:
+            await resp.write(buf.getvalue().encode())
+            buf.seek(0)
+            buf.truncate()
+    await resp.write(buf.getvalue().encode())
+    await resp.write_eof()
+    return resp
+
+
+@API.route(
+    "GET",
+    "/imports/{id}/events",
+    summary="Live progress (server-sent events 'progress')",
+    tag="imports",
+    roles=ADMIN,
+    path_model=JobParam,
+    media=SSE,
+)
+async def import_events(call: Call) -> web.StreamResponse:
+    job = _job(call)
+    async with sse.open_stream(call.request) as out:
+        while out.open:
+            await out.send("progress", job.out().model_dump(mode="json"))
+            if job.state != "running":
+                break
+            await out.sleep(0.5)
+        return out.response

@@ -1,0 +1,57 @@
+"""End to end on the real Asterisk: the engine places a call from a campaign, softphone 101 answers as
+the agent, and the agent's page in headless Chromium pops the applicant the instant the call is bridged;
+the disposition saved there ends the wrap-up (disposition.saved on the bus)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, expect
+from sqlalchemy import select
+
+from dialer.db.models import Contact, Disposition
+from dialer.web import users
+from dialer.web.models import Role
+from tests.integration.engine_harness import Harness, sim
+from tests.web.browser import browser, login, screenshot  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.asterisk
+PASSWORD = "anna-password-1"
+
+
+async def test_engine_call_pops_on_the_agent_page_and_the_disposition_is_saved(
+    sandbox: Any,
+    db_url: str,
+    tmp_path: Path,
+    browser: Browser,  # noqa: F811
+) -> None:
+    async with Harness(db_url, tmp_path) as h:
+        await users.create_user(
+            h.sessions, "anna", PASSWORD, Role.AGENT, actor="test", extension="101", agent_name="Anna"
+        )
+        base = f"http://{h.settings.http.bind}"
+        page = await browser.new_page(viewport={"width": 1200, "height": 900})
+        await login(page, base, "anna", PASSWORD)
+        await page.wait_for_url(base + "/agent")
+        await expect(page.locator("#live-status")).to_have_text("connected")
+        await page.click("#ready")
+        await expect(page.locator("#me-state")).to_contain_text("ready")
+        # one contact whose simulated phone answers and talks for 30 s (see the README's number plan)
+        await h.campaign(
+            "sandbox-pop", [sim("2", 700)], mode="progressive", max_attempts=1, wrapup_seconds=60
+        )
+        await h.state("sandbox-pop", "start")
+        await expect(page.locator("#pop")).to_be_visible(timeout=60000)
+        await expect(page.locator("#pop-name")).to_have_text("Заявитель 0")
+        await expect(page.locator("#pop-number")).to_have_text("sandbox-pop-0")
+        await screenshot(page, "agent-sandbox.png")
+        await page.check('input[value="wrong_number"]')
+        await page.click("#save-disposition")
+        await expect(page.locator("#disposition-ok")).to_have_text("saved", timeout=10000)
+        async with h.sessions() as s:
+            d = (await s.execute(select(Disposition))).scalar_one()
+            c = (await s.execute(select(Contact))).scalar_one()
+        assert d.kind == "wrong_number" and c.state == "invalid"
+        await page.close()
