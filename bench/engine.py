@@ -118,12 +118,12 @@ async def engine_level(h: Harness, n: int, camp_name: str) -> dict[str, float]:
     await asyncio.sleep(4)
     cpu = _cpu() - c0
     in_flight = len(eng.calls)
+    eng.ami.remove_tap(meter)
     await _hangup_all(eng.ami)
     await h.wait(lambda: not eng.calls, 60, "calls finished")
-    meter.lags.clear()
     return {
-        "lag_p50": _pct(meter.lags or [0.0], 0.5),
-        "lag_p99": _pct(meter.lags or [0.0], 0.99),
+        "lag_p50": _pct(meter.lags, 0.5),
+        "lag_p99": _pct(meter.lags, 0.99),
         "cpu_per_call": cpu / n,
         "in_flight": in_flight,
         "place_seconds": place_time,

@@ -179,6 +179,10 @@ class AmiLink:
         """See every event before the handlers (used to record event sequences for replay tests)."""
         self._taps.append(tap)
 
+    def remove_tap(self, tap: Callable[[Message], None]) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
     # ---- lifecycle -----------------------------------------------------------------------------------
     @property
     def is_up(self) -> bool:
