@@ -541,6 +541,10 @@ class Engine:
                     lc.tracked.finished = True
                     log.info("attempt %s ended while the link was down", lc.placed.attempt_id)
                     await self._finish(key, wall)
+            # agents whose call vanished while we could not see (their leg's Hangup never reached us)
+            for a in list(self.pool.agents.values()):
+                if a.state in ("ringing", "talking") and a.call_key not in live:
+                    self.pool.leg_ended(a.ext, wall, 0.0)
             # attempts left by a previous process
             await self._reload(wall)
             for attempt in await store.unfinished_attempts(self.sessions):

@@ -132,6 +132,25 @@ def install(root: Path, inst: Instance) -> None:
     (etc / "asterisk.conf").write_text(inst.asterisk_conf())
 
 
+def _write_hello(path: Path, seconds: float = 0.5) -> None:
+    """A person's short "hello?": ONE word (continuous voice, soft attack and decay), so answering-machine
+    detection hears a short greeting and then silence: a human."""
+    rate = 8000
+    n = int(seconds * rate)
+    frames = bytearray()
+    for i in range(n):
+        t = i / rate
+        env = math.sin(math.pi * i / n) ** 0.5
+        s = env * (0.6 * math.sin(2 * math.pi * 200 * t) + 0.3 * math.sin(2 * math.pi * 800 * t))
+        frames += struct.pack("<h", int(s * 12000))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+
+
 def inside(root: Path, path: Path) -> Path:
     """Resolve symlinks the way the chroot sees them (Debian's sound folders are absolute alternatives links)."""
     for _ in range(20):
@@ -153,6 +172,9 @@ def install_media(root: Path) -> None:
     greeting = inside(root, sounds / "en") / "sim" / "machine-greeting.wav"
     if not greeting.exists():
         _write_greeting(greeting)
+    hello = inside(root, sounds / "en") / "sim" / "hello.wav"
+    if not hello.exists():
+        _write_hello(hello)
     agi = root / str(INNER / "agi-bin").lstrip("/")
     agi.mkdir(parents=True, exist_ok=True)
     scripts = REPO / "agi_scripts"
@@ -160,6 +182,9 @@ def install_media(root: Path) -> None:
         for f in scripts.iterdir():
             if f.is_file():
                 shutil.copy2(f, agi / f.name)
+    from dialer.ivr.bundle import write_bundle  # the classic IVR script's modules, pyst2 and six
+
+    write_bundle(agi)
 
 
 def rx(root: Path, inst: Instance, command: str, timeout: float = 15) -> str:
