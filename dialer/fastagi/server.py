@@ -77,8 +77,10 @@ class AgiSession:
         self._writer.write((cmd.replace("\n", " ") + "\n").encode())
         await self._writer.drain()
         wait = timeout if timeout is not None else self.timeout
+        # one deadline for the whole reply: a peer trickling blank lines must not hold the session forever
+        deadline = asyncio.get_running_loop().time() + wait
         while True:
-            line = await self._readline(wait)
+            line = await self._readline(max(0.0, deadline - asyncio.get_running_loop().time()))
             if line.strip() == "HANGUP":
                 self.hungup = True
                 continue  # the reply to our command still follows
@@ -214,9 +216,10 @@ class FastAgiServer:
         self._tasks.add(task)
         try:
             try:
-                env = await self._read_env(reader)
+                # Asterisk sends the whole header at once; a peer dribbling lines gets idle_timeout in total
+                env = await asyncio.wait_for(self._read_env(reader), self.idle_timeout)
             except (AgiError, TimeoutError, ValueError, asyncio.LimitOverrunError, ConnectionError) as e:
-                log.warning("FastAGI: dropped %s: %s", peer, e or type(e).__name__)
+                log.warning("FastAGI: dropped %s: %s", peer, str(e) or type(e).__name__)
                 return
             session = AgiSession(env, reader, writer, self.idle_timeout)
             handler = self.routes.get(session.route)
@@ -231,7 +234,7 @@ class FastAgiServer:
             except AgiHangup:
                 log.debug("FastAGI %s: caller hung up", session.route)
             except (TimeoutError, ConnectionError, AgiError) as e:
-                log.warning("FastAGI %s: session ended: %s", session.route, e or type(e).__name__)
+                log.warning("FastAGI %s: session ended: %s", session.route, str(e) or type(e).__name__)
             except Exception:
                 log.exception("FastAGI %s: handler failed", session.route)
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,7 @@ class Sandbox:
         for inst in (self.carrier, self.pbx):
             asterisk.install(self.root, inst)
         asterisk.install_media(self.root)
+        self.configure_ivr(self.settings.database_url)
         self._both(asterisk.start)
         for ext in exts:
             softphones.start(self.root, ext)
@@ -81,6 +83,36 @@ class Sandbox:
         with ThreadPoolExecutor(2) as pool:
             for f in [pool.submit(fn, self.root, inst) for inst in (self.carrier, self.pbx)]:
                 f.result()
+
+    def share(self, host_dir: Path) -> Path:
+        """Bind-mount a host folder at the same path inside the chroot, so a path means the same on both
+        sides (the classic AGI script opens the service's SQLite file there). ``down()`` unmounts it."""
+        host_dir = host_dir.resolve()
+        host_dir.mkdir(parents=True, exist_ok=True)
+        inner = self.root / str(host_dir).lstrip("/")
+        if not _is_mount(inner):
+            inner.mkdir(parents=True, exist_ok=True)
+            r = subprocess.run(["mount", "--bind", str(host_dir), str(inner)], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SandboxError(f"bind-mount {host_dir} failed: {r.stderr.strip()}")
+        return host_dir
+
+    def configure_ivr(self, database_url: str, *, default_lang: str | None = None) -> None:
+        """Point the classic AGI script (agi-bin/dialer-ivr.conf) at a database the chroot can reach:
+        PostgreSQL over the shared network as is, a SQLite file through a bind mount of its folder."""
+        from sqlalchemy.engine import make_url
+
+        from dialer.ivr.bundle import write_conf
+
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            self.share(Path(url.database).resolve().parent)
+            database_url = url.set(database=str(Path(url.database).resolve())).render_as_string(
+                hide_password=False
+            )
+        agi = self.root / str(asterisk.INNER / "agi-bin").lstrip("/")
+        agi.mkdir(parents=True, exist_ok=True)
+        write_conf(agi, database_url, default_lang=default_lang)
 
     def rx(self, command: str, *, carrier: bool = False) -> str:
         return asterisk.rx(self.root, self.carrier if carrier else self.pbx, command)
@@ -120,3 +152,9 @@ class Sandbox:
     def log_text(self, *, carrier: bool = False) -> str:
         p = asterisk.log_path(self.root, self.carrier if carrier else self.pbx)
         return p.read_text(errors="replace") if p.exists() else ""
+
+
+def _is_mount(path: Path) -> bool:
+    target = str(path.resolve()) if path.exists() else str(path)
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == target for line in f)

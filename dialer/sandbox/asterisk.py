@@ -172,9 +172,7 @@ def install_media(root: Path) -> None:
     greeting = inside(root, sounds / "en") / "sim" / "machine-greeting.wav"
     if not greeting.exists():
         _write_greeting(greeting)
-    hello = inside(root, sounds / "en") / "sim" / "hello.wav"
-    if not hello.exists():
-        _write_hello(hello)
+    _write_hello(inside(root, sounds / "en") / "sim" / "hello.wav")
     agi = root / str(INNER / "agi-bin").lstrip("/")
     agi.mkdir(parents=True, exist_ok=True)
     scripts = REPO / "agi_scripts"
