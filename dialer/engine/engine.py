@@ -349,7 +349,11 @@ class Engine:
             log.warning("attempt %s: link lost before Originate was acknowledged", p.attempt_id, extra=extra)
             return
         if resp.get("Response") != "Success":
-            log.warning("attempt %s refused by Asterisk: %s", p.attempt_id, resp.get("Message"), extra=extra)
+            msg = str(resp.get("Message", ""))
+            log.warning("attempt %s refused by Asterisk: %s", p.attempt_id, msg, extra=extra)
+            if "shutting down" in msg.lower():
+                await self._end_unsent(p)  # no call was placed: the attempt is given back
+                return
             tracked.originate_done = True
             tracked.originate_at = time.time()
             return
@@ -409,6 +413,9 @@ class Engine:
             lc.agent = ch.agent
             self.pool.connected(ch.agent, ch.key, wall)
             self._publish_bridged(lc, ch.agent)
+            if not lc.inbound:
+                # the agent's page may record the disposition while the call is still on
+                await store.mark_bridged(self.sessions, lc.placed.attempt_id, ch.agent, _ts(ch.at))
         elif ch.kind == "agent_failed" and ch.agent:
             if ch.detail in ("NOANSWER", "CHANUNAVAIL", "CONGESTION", "BUSY"):
                 self.pool.failed(ch.agent, wall, f"softphone did not answer ({ch.detail})")

@@ -216,6 +216,19 @@ async def mark_sent(sessions: Sessions, attempt_id: int, state: str = "sent") ->
         await s.commit()
 
 
+async def mark_bridged(sessions: Sessions, attempt_id: int, agent_ext: str, at: datetime | None) -> None:
+    async with sessions() as s:
+        agent_id = (
+            await s.execute(select(Agent.id).where(Agent.extension == agent_ext))
+        ).scalar_one_or_none()
+        await s.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == attempt_id)
+            .values(agent_id=agent_id, bridged_at=at, state="bridged")
+        )
+        await s.commit()
+
+
 @dataclass
 class Finish:
     attempt_id: int

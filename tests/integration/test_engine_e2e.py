@@ -183,7 +183,12 @@ async def test_answering_machines_are_detected_and_left_a_message(
         await h.wait(lambda: h.completed("amd"), 60, "campaign completed")
         by_phone = {a.phone: a for a in await h.attempts()}
     human, machine = by_phone[sim("1", 550)], by_phone[sim("8", 551)]
-    assert human.outcome == "connected" and human.amd_status == "HUMAN" and human.agent_id is not None
+    # a short "hello?" then silence: HUMAN, or NOTSURE when AMD cannot tell; either way it reaches an agent
+    assert (
+        human.outcome == "connected"
+        and human.amd_status in ("HUMAN", "NOTSURE")
+        and human.agent_id is not None
+    )
     assert machine.outcome == "machine" and machine.amd_status == "MACHINE" and machine.agent_id is None
     # the machine got the message naming the caller, then the call ended (it never reached an agent)
     assert (machine.ended_at - machine.answered_at).total_seconds() > 3.0
@@ -255,5 +260,5 @@ async def test_a_restarted_asterisk_stops_dialling_until_reconciled_and_the_camp
     assert all(c.attempts <= 2 for c in contacts)
     assert {c.phone for c in contacts} == {a.phone for a in attempts}
     # no call started while the link was down or not yet reconciled
-    started = [a.originated_at.timestamp() for a in attempts]
+    started = [a.originated_at.timestamp() for a in attempts if a.state != "not_sent"]
     assert not [t for t in started if down_at[0] < t < ready_at - 0.5]
