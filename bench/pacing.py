@@ -218,22 +218,28 @@ def plot(report: dict[str, Any], path: Path) -> None:
     cols = min(5, len(names))
     rows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
-    colors = dict(zip(POLICIES, plt.get_cmap("tab10").colors, strict=False))
+    palette = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7")
+    colors = dict(zip(POLICIES, palette, strict=True))
+    ticks = [0.0, 1.0, 3.0, 10.0, 30.0]
     for ax, name in zip(axes.flat, names, strict=False):
+        worst = 0.0
         for policy, m in report["scenarios"][name]["policies"].items():
-            ax.scatter(
-                100 * m["abandon_rate"], 100 * m["occupancy"], color=colors.get(policy), label=policy, s=24
-            )
+            rate = 100 * m["abandon_rate"]
+            worst = max(worst, rate)
+            ax.scatter(rate, 100 * m["occupancy"], color=colors.get(policy), label=policy, s=24)
         ax.axvline(100 * ABANDON_CAP, color="red", lw=0.8, ls="--")
         ax.set_title(name, fontsize=9)
-        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xscale("symlog", linthresh=1.0, linscale=0.5)
+        ax.set_xlim(-0.2, max(5.0, 1.3 * worst))
+        ax.set_xticks([t for t in ticks if t <= max(5.0, 1.3 * worst)])
+        ax.set_xticklabels([f"{t:g}" for t in ticks if t <= max(5.0, 1.3 * worst)])
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
-    fig.supxlabel("abandon rate over live answers (%)")
-    fig.supylabel("occupancy (%)")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    fig.supxlabel("abandon rate over live answers (%), red line = 3% cap", y=0.03, fontsize=9)
+    fig.supylabel("occupancy (%)", fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -260,9 +266,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print metrics per policy as JSON on stdout")
     parser.add_argument("--quick", action="store_true", help="small grid (N 10/50, p 0.1/0.3, drift at N=25)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="directory for JSON and PNG")
+    parser.add_argument("--out", type=Path, default=Path("bench/out"), help="directory for JSON and PNG")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
     parser.add_argument("--check", action="store_true", help="exit 1 if a predictive target is not met")
+    parser.add_argument(
+        "--from-json", type=Path, help="re-print the table and re-draw the plot of an earlier run's JSON"
+    )
     return parser.parse_args(argv)
 
 
@@ -279,6 +288,8 @@ def _single_scenario(args: argparse.Namespace) -> Scenario:
 def main(argv: list[str] | None = None) -> int:
     """Entry point for ``dialer bench pacing`` and ``python -m bench.pacing``."""
     args = parse_args(argv)
+    if args.from_json is not None:
+        return _replay(args.from_json, plot_it=not args.no_plot)
     policies = (
         POLICIES if args.policy == "all" else tuple(p.strip() for p in args.policy.split(",") if p.strip())
     )
@@ -331,6 +342,15 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(report, sys.stdout, indent=2, sort_keys=True)
         print()
     return 1 if args.check and not all_met else 0
+
+
+def _replay(path: Path, *, plot_it: bool) -> int:
+    report = json.loads(path.read_text())
+    print(format_table(report))
+    if plot_it:
+        plot(report, path.with_suffix(".png"))
+        print(f"wrote {path.with_suffix('.png')}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -48,10 +48,13 @@ class _Stdin:
     def __init__(self, raw: IO[str]) -> None:
         self.raw = raw
         self.reading = False
+        self.hung_up = False
 
     def readline(self) -> str:
         self.reading = True
         try:
+            if self.hung_up:  # SIGHUP came between sending a command and waiting for its reply
+                raise AGISIGHUPHangup("SIGHUP before the reply")
             line = self.raw.readline()
         finally:
             self.reading = False
@@ -68,7 +71,7 @@ class ClassicAgi(AGI):  # type: ignore[misc]
         super().__init__(stdin=self._in, stdout=stdout, stderr=self._devnull)
 
     def _handle_sighup(self, signum: int, frame: Any) -> None:
-        self._got_sighup = True
+        self._got_sighup = self._in.hung_up = True
         if self._in.reading:
             raise AGISIGHUPHangup("SIGHUP while waiting for Asterisk")
 

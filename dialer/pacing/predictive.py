@@ -23,7 +23,8 @@ answer rate is uncertain the new calls are counted at its upper estimate (+2 sta
 
 Answering-machine detection.  People hung up on as machines are abandons the engine cannot see;
 ``hidden_abandon_share`` (the detector's measured share of "machine" verdicts that were people)
-charges them to the budget.
+charges them to the budget.  Machines let through to agents (``AgentCallFinished.machine``) are
+taken out of the day's answers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dialer.pacing.model import ModelPriors, PacingModel
 from dialer.pacing.simple import dial_level, progressive_launch
 from dialer.pacing.types import (
     Abandoned,
+    AgentCallFinished,
     CallEnded,
     Observation,
     PacingDecision,
@@ -83,6 +85,7 @@ class PredictivePacer:
         self.day_start_weight = day_start_weight
         self.hidden_abandon_share = hidden_abandon_share
         self._machines_today = 0
+        self._machines_bridged_today = 0
         self._day_start: float | None = None
         self._last_answered = 0
         self._last_left: float | None = None
@@ -100,6 +103,8 @@ class PredictivePacer:
                 self._machines_today += 1
             elif obs.outcome == "live" and not self.fallback:
                 self.log_theta = min(self.log_bounds[1], self.log_theta + self.gain * self.target)
+        elif isinstance(obs, AgentCallFinished) and obs.machine:
+            self._machines_bridged_today += 1
         elif isinstance(obs, Abandoned):
             self.log_theta = max(self.log_bounds[0], self.log_theta - self.gain)
 
@@ -131,6 +136,7 @@ class PredictivePacer:
         if new_day:
             self._day_start = view.now
             self._machines_today = 0
+            self._machines_bridged_today = 0
             # Yesterday's answer rate is only a prior for today's lists: let today's calls speak soon.
             self.model.answer.soften(self.day_start_weight)
             self.model.refresh(view.now, force=True)
@@ -140,8 +146,10 @@ class PredictivePacer:
     def _update_budget(self, view: PacingView, counts: ViewCounts) -> bool:
         """Set ``target`` (abandon rate allowed from now on today); True when the cap is at risk."""
         # People an answering-machine detector hung up on count as abandoned though unseen: estimate them.
+        # Machines AMD let through to agents were counted as answers but were no people.
         hidden = self.hidden_abandon_share * self._machines_today
-        answered, abandoned = view.answered_today + hidden, view.abandoned_today + hidden
+        answered = max(0.0, view.answered_today - self._machines_bridged_today) + hidden
+        abandoned = view.abandoned_today + hidden
         start = self._day_start if self._day_start is not None else view.now
         elapsed = view.now - start
         per_agent = counts.active / (self.model.handle_mean() + 10.0)

@@ -81,10 +81,15 @@ class CallEnded:
 
 @dataclass(frozen=True, slots=True)
 class AgentCallFinished:
-    """An agent finished a call and its after-call work; durations feed the handle-time model."""
+    """An agent finished a call and its after-call work; durations feed the handle-time model.
+
+    ``machine`` is the agent's disposition "that was an answering machine" (AMD let it through):
+    the call was counted as a live answer but was not a person, so it must not dilute the abandon rate.
+    """
 
     talk_seconds: float
     wrapup_seconds: float
+    machine: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class DaySimulation:
         self._nth = [0] * n
         self._cur_call = [-1] * n
         self._cur_talk = [0.0] * n
+        self._cur_human = [True] * n
         self._cur_wrap = [0.0] * n
         self._token = [0] * n
         self._break_len: list[deque[float]] = [deque() for _ in range(n)]
@@ -236,6 +237,7 @@ class DaySimulation:
             talk, wrap = fate.machine_talk, _MACHINE_WRAPUP
         self._set_state(now, agent, "talking")
         self._cur_call[agent] = index
+        self._cur_human[agent] = fate.human
         self._cur_talk[agent] = talk
         self._cur_wrap[agent] = wrap
         self._bridged += 1
@@ -249,7 +251,8 @@ class DaySimulation:
         heapq.heappush(self._heap, (now + self._cur_wrap[agent], next(self._seq), _WRAP_END, agent))
 
     def _wrap_end(self, now: float, agent: int) -> None:
-        self.pacer.observe(AgentCallFinished(self._cur_talk[agent], self._cur_wrap[agent]))
+        machine = not self._cur_human[agent]
+        self.pacer.observe(AgentCallFinished(self._cur_talk[agent], self._cur_wrap[agent], machine))
         if self._pending_logout[agent]:
             self._logout(now, agent)
         elif self._pending_break[agent] > 0.0:

@@ -1,9 +1,9 @@
 """The 505 IVR end to end on the real Asterisk 22: calls come in from the simulated carrier with DTMF, through
 both doors (FastAGI route in this process, the classic script inside the chroot), on SQLite and PostgreSQL.
 
-Checked per call: the outcome the dialplan sees (IvrResult UserEvent: APP_STATUS, IVR_TRANSFER, the number's tail),
-the files Asterisk played (its log), the audit log, and that no sound file was missing. Independent calls of
-one test run at once, so a whole test takes about as long as its longest call.
+Checked per call: the outcome the dialplan sees (IvrResult UserEvent: APP_STATUS, IVR_TRANSFER, the
+number's last digits), the files Asterisk played (its log), the audit log, and that no sound file was
+missing. Independent calls of one test run at once, so a test takes about as long as its longest call.
 """
 
 from __future__ import annotations

@@ -136,6 +136,19 @@ def test_hidden_abandons_from_answering_machine_detection_count_against_the_budg
     assert wary.decide(state).reason.startswith("progressive")
 
 
+def test_machines_let_through_to_agents_do_not_count_as_answers() -> None:
+    team = agents(("ready", 4), ("ready", 2), *[("wrapup", 14.0)] * 8)
+    state = view(team, calls(ringing=1), answered=1000, abandoned=15, left=600.0)
+    fooled, told = PredictivePacer(), PredictivePacer()
+    for pacer in (fooled, told):
+        pacer.decide(state)
+    for _ in range(300):
+        told.observe(AgentCallFinished(120.0, 15.0, machine=True))
+    # 15 drops over 1000 answers is within budget; over the 700 people really reached it is not.
+    assert fooled.decide(state).launch > 1
+    assert told.decide(state).reason.startswith("progressive")
+
+
 def test_predictive_falls_back_to_progressive_when_the_abandon_rate_is_at_the_cap() -> None:
     pacer = PredictivePacer()
     team = agents(("ready", 4), ("ready", 2), *[("wrapup", 14.0)] * 8)
