@@ -337,6 +337,10 @@ class Engine:
         }
         extra = {"attempt_id": p.attempt_id, "campaign": c.name}
         log.info("dialling %s (attempt %s, try %d)", masked(p.phone), p.attempt_id, p.attempts, extra=extra)
+        if not (self.reconciled and self.accepting):
+            log.info("attempt %s not sent: link not reconciled", p.attempt_id, extra=extra)
+            await self._end_unsent(p)
+            return
         try:
             resp = await self.ami.send(action, timeout=10)
         except AmiNotConnected:

@@ -82,11 +82,7 @@ def test_configuration_loads_without_errors_or_warnings(sandbox: Any) -> None:
         # loading the configuration: everything logged until the first "Asterisk Ready." (later lines come
         # from the calls other tests place, or a deliberate restart)
         boot = sandbox.log_text(carrier=carrier).split("Asterisk Ready.", 1)[0]
-        bad = [
-            ln
-            for ln in boot.splitlines()
-            if re.search(r"\b(WARNING|ERROR)\[", ln)
-        ]
+        bad = [ln for ln in boot.splitlines() if re.search(r"\b(WARNING|ERROR)\[", ln)]
         assert bad == [], ("carrier" if carrier else "pbx") + " log:\n" + "\n".join(bad)
     endpoints = sandbox.rx("pjsip show endpoints")
     for name in ("carrier", "101", "120"):
