@@ -53,6 +53,16 @@ def parse_hours(value: str) -> tuple[time, time]:
     return start, end
 
 
+def validate_hours(v: dict[str, str]) -> dict[str, str]:
+    """weekday -> 'HH:MM-HH:MM' or 'closed'; shared by the service default and campaigns' own windows."""
+    for day, spec in v.items():
+        if day not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
+        if spec.strip().lower() != "closed":
+            parse_hours(spec)
+    return v
+
+
 def _check_bind(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -111,15 +121,7 @@ class CallingWindowConfig(_Section):
     hours: dict[str, str] = Field(default_factory=lambda: {d: "09:00-19:00" for d in WEEKDAYS})
     holidays: list[date] = Field(default_factory=list)
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, v: dict[str, str]) -> dict[str, str]:
-        for day, spec in v.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
-            if spec.strip().lower() != "closed":
-                parse_hours(spec)
-        return v
+    _v = field_validator("hours")(lambda cls, v: validate_hours(v))
 
 
 class OutboundConfig(_Section):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dialer.config import WEEKDAYS, parse_hours
+from dialer.config import validate_hours
 
 PacingMode = Literal["progressive", "ratio", "predictive"]
 
@@ -28,15 +28,7 @@ class WindowSpec(BaseModel):
     hours: dict[str, str] = Field(default_factory=dict, description="weekday -> 'HH:MM-HH:MM' or 'closed'")
     holidays: list[date] = Field(default_factory=list)
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, v: dict[str, str]) -> dict[str, str]:
-        for day, spec in v.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
-            if spec.strip().lower() != "closed":
-                parse_hours(spec)
-        return v
+    _v = field_validator("hours")(lambda cls, v: validate_hours(v))
 
 
 class CampaignSpec(BaseModel):
