@@ -1,5 +1,15 @@
 # Asterisk 22 from Debian's packages with the project's asterisk_conf/ -- the same packages and files the
 # sandbox (dialer sandbox up) runs in its sid chroot. Site secrets are mounted, never baked in.
+
+# The classic AGI script's bundle (ivr.py + the stdlib-only IVR modules, pyst2, six), as `dialer ivr
+# bundle` writes it for the sandbox.
+FROM python:3.11-slim-bookworm AS ivr-bundle
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY dialer/ dialer/
+COPY agi_scripts/ agi_scripts/
+RUN pip install --no-cache-dir . && python -m dialer ivr bundle /bundle
+
 FROM debian:sid-slim
 
 # sid moves daily: only the Asterisk major version is pinned, the rest follows the distribution
@@ -12,7 +22,8 @@ RUN apt-get update \
 
 COPY asterisk_conf/*.conf /etc/asterisk/
 COPY asterisk_conf/sounds/ /usr/share/asterisk/sounds/
-COPY agi_scripts/ /usr/share/asterisk/agi-bin/
+COPY --from=ivr-bundle /bundle/ /usr/share/asterisk/agi-bin/
+# the site's database URL for the script: mount dialer-ivr.conf (mode 600) into /usr/share/asterisk/agi-bin/
 
 EXPOSE 5060/udp 5038/tcp
 HEALTHCHECK --interval=30s --timeout=5s CMD ["asterisk", "-rx", "core show uptime"]
