@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.5
 RELOAD_EVERY = 1.0
+RECONCILE_RETRY = 2.0
 LOST_AFTER = 30.0  # seconds past the ring timeout with no word from Asterisk: the call is lost
 
 
@@ -95,6 +96,7 @@ class Engine:
         self._bg: set[asyncio.Task[Any]] = set()
         self._last_reload = 0.0
         self._reconcile_lock = asyncio.Lock()
+        self._last_reconcile_try = 0.0
         self.default_window = {
             "hours": dict(self.settings.calling_window.hours),
             "holidays": [d.isoformat() for d in self.settings.calling_window.holidays],
@@ -161,8 +163,16 @@ class Engine:
             await self._flush_agents()
             await self._reload(wall)
         self.pool.tick(wall)
+        if (
+            self.ami.is_up
+            and not self.reconciled
+            and not self._reconcile_lock.locked()
+            and wall - self._last_reconcile_try > RECONCILE_RETRY
+        ):
+            self._spawn(self.reconcile())  # a failed reconciliation is retried while the link stays up
         if self.accepting and self.ami.is_up and self.reconciled:
             await self._dial(wall)
+        if self.accepting and self.ami.is_up and self.reconciled and self._last_reload == wall:
             for name in await store.complete_finished_campaigns(self.sessions, self.clock()):
                 log.info("campaign %s completed: no contact can be called again", name)
                 self.bus.publish({"type": "campaign.completed", "campaign": name})
@@ -529,12 +539,18 @@ class Engine:
     async def reconcile(self) -> None:
         """Match what we believe is in flight with what Asterisk has, after a (re)connect or a restart."""
         async with self._reconcile_lock:
+            self._last_reconcile_try = time.time()
             try:
                 chans = await self.ami.list_action({"Action": "CoreShowChannels"}, timeout=15)
+            except (AmiError, TimeoutError) as e:
+                log.warning("reconciliation failed (%s); retrying", e)
+                return
+            try:
                 devices = await self.ami.list_action({"Action": "DeviceStateList"}, timeout=15)
             except (AmiError, TimeoutError) as e:
-                log.warning("reconciliation failed (%s); will retry on the next link-up", e)
-                return
+                # an Asterisk still booting may not have loaded it yet; device events will follow
+                log.warning("device states not available yet (%s)", e)
+                devices = []
             wall = time.time()
             for d in devices:
                 dev = str(d.get("Device", ""))
