@@ -33,6 +33,8 @@ class User(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), unique=True, nullable=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the web interface's language for this user (dialer.web.i18n.LANGUAGES)
+    language: Mapped[str] = mapped_column(String(8), default="ru", server_default="ru")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
