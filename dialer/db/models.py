@@ -21,8 +21,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from dialer.applications.keys import search_key
 from dialer.db.types import UTCDateTime, utcnow
 
 NAMING = {
@@ -87,6 +88,11 @@ class Application(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    # the number's digits (dialer.applications.keys): what the IVR and the search match; computed on every
+    # insert, Core or ORM, and kept in step when the ORM changes a number
+    search_key: Mapped[str] = mapped_column(
+        String(32), index=True, server_default="", default=lambda ctx: _number_key(ctx)
+    )
     applicant_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(16), default=ApplicationStatus.SUBMITTED)
@@ -95,6 +101,15 @@ class Application(Base):
     expected_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("number")
+    def _keep_key(self, _name: str, number: str) -> str:
+        self.search_key = search_key(number or "")
+        return number
+
+
+def _number_key(ctx: Any) -> str:
+    return search_key(ctx.get_current_parameters().get("number") or "")
 
 
 class Campaign(Base):
