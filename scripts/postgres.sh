@@ -26,6 +26,11 @@ DO \$\$ BEGIN
   ELSE
     ALTER ROLE dialer PASSWORD '$PG_PASSWORD' CREATEDB;
   END IF;
+  -- the tests drop their databases WITH (FORCE): ending a backend of another role on them (an
+  -- autovacuum worker) needs pg_signal_backend, or the drop fails with InsufficientPrivilege
+  IF NOT pg_has_role('dialer', 'pg_signal_backend', 'MEMBER') THEN
+    GRANT pg_signal_backend TO dialer;
+  END IF;
 END \$\$;
 SQL
 if ! su postgres -c "psql -p $port -tAc \"select 1 from pg_database where datname='$PG_DB'\"" | grep -q 1; then

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from dialer.config import Settings, load_settings
 REPO = Path(__file__).resolve().parents[1]
 
 BACKENDS = os.environ.get("DIALER_TEST_BACKENDS", "sqlite,postgresql").split(",")
+DROP_DEADLINE = 15.0  # seconds to retry dropping a test database that another backend just entered
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +100,25 @@ def fresh_database(backend: str, tmp_path: Path) -> tuple[str, object]:
         if err:
             raise err[0]
 
+    def drop() -> None:
+        # WITH (FORCE) ends the backends still on the database, an autovacuum worker's included (the role
+        # has pg_signal_backend: scripts/postgres.sh). One that starts in the instant between ending them
+        # and dropping makes the drop fail with "being accessed by other users": try again, with a deadline.
+        deadline = time.monotonic() + DROP_DEADLINE
+        while True:
+            try:
+                _sync(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.ObjectInUseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+            except asyncpg.InsufficientPrivilegeError as e:
+                raise RuntimeError(f"{e}: run scripts/postgres.sh (it grants pg_signal_backend)") from e
+
     _sync(f'CREATE DATABASE "{name}"')
     url = admin.set(database=name).render_as_string(hide_password=False)
-    return url, lambda: _sync(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return url, drop
 
 
 @pytest.fixture(params=BACKENDS)
