@@ -7,6 +7,7 @@ A bad value stops start-up with one line naming the key, and secrets never reach
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from datetime import date, time
@@ -105,14 +106,50 @@ class BindConfig(_Section):
     _v = field_validator("bind")(lambda cls, v: _check_bind(v))
 
 
+def _check_networks(v: list[str]) -> list[str]:
+    for item in v:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {item!r}") from None
+    return v
+
+
+LOOPBACK = ["127.0.0.0/8", "::1"]
+
+
 class HttpConfig(BindConfig):
     bind: str = "127.0.0.1:8080"
+    keepalive_timeout: float = Field(15.0, gt=0, description="an idle keep-alive connection is closed after")
+    header_timeout: float = Field(10.0, gt=0, description="a request's headers must arrive within this")
+    secure_cookies: bool = Field(False, description="mark the session cookie Secure (behind a TLS proxy)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="proxies whose X-Forwarded-For / X-Forwarded-Proto are believed",
+    )
+    login_failures_per_user: int = Field(5, ge=1, description="failed logins per user name per window")
+    login_failures_per_address: int = Field(30, ge=1, description="failed logins per address per window")
+    login_window: float = Field(300.0, gt=0, description="seconds over which failed logins are counted")
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK), description="addresses that may read /metrics"
+    )
+    metrics_token: SecretStr | None = Field(None, description="or a bearer token for /metrics")
+
+    _n = field_validator("trusted_proxies", "metrics_allow")(lambda cls, v: _check_networks(v))
 
 
 class FastAgiConfig(BindConfig):
     bind: str = "127.0.0.1:4573"
     max_sessions: int = Field(200, ge=1)
     idle_timeout: float = Field(30.0, gt=0)
+    header_timeout: float = Field(2.0, gt=0, le=30, description="the AGI header must arrive within this")
+    allowed_peers: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK), description="Asterisk hosts that may connect"
+    )
+    max_pending: int = Field(512, ge=1, description="connections still sending their header")
+    max_pending_per_peer: int = Field(64, ge=1, description="the same, per source address")
+
+    _n = field_validator("allowed_peers")(lambda cls, v: _check_networks(v))
 
 
 class CallingWindowConfig(_Section):
@@ -146,6 +183,18 @@ class LoggingConfig(_Section):
     json_format: bool = Field(False, alias="json")
 
 
+class CallRecordsConfig(_Section):
+    """Where Asterisk writes its own call records (CDR): the witness recovery and `dialer audit` consult for
+    calls that ended while the service was away. Empty: no witness (recovery then never downgrades a call it
+    saw connected, and counts any other lost call as tried)."""
+
+    url: SecretStr | None = Field(
+        None,
+        description="sqlite:////var/log/asterisk/master.db (cdr_sqlite3_custom) or the PostgreSQL URL of cdr_pgsql",
+    )
+    table: str = Field("cdr", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class SandboxConfig(_Section):
     root: Path = Path("/var/cache/dialer-sandbox/root")
     mirror: str = "http://deb.debian.org/debian"
@@ -173,6 +222,7 @@ class Settings(BaseSettings):
     outbound: OutboundConfig = OutboundConfig()
     logging: LoggingConfig = LoggingConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    call_records: CallRecordsConfig = CallRecordsConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -59,8 +59,16 @@ class Service:
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
         self.ami = AmiLink.from_settings(settings.ami)
         host, port = split_bind(settings.fastagi.bind)
+        agi = settings.fastagi
         self.fastagi = FastAgiServer(
-            host, port, max_sessions=settings.fastagi.max_sessions, idle_timeout=settings.fastagi.idle_timeout
+            host,
+            port,
+            max_sessions=agi.max_sessions,
+            idle_timeout=agi.idle_timeout,
+            header_timeout=agi.header_timeout,
+            allowed_peers=agi.allowed_peers,
+            max_pending=agi.max_pending,
+            max_pending_per_peer=agi.max_pending_per_peer,
         )
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()

@@ -23,7 +23,7 @@ IDLE = 1.0
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[FastAgiServer, FakeDirectory]]:
     directory = FakeDirectory()
-    srv = FastAgiServer("127.0.0.1", 0, max_sessions=5, idle_timeout=IDLE)
+    srv = FastAgiServer("127.0.0.1", 0, max_sessions=5, idle_timeout=IDLE, header_timeout=IDLE)
     srv.add_route("ivr", make_route(directory, IvrConfig(lookup_deadline=0.5)))
     await srv.start()
     yield srv, directory
@@ -186,7 +186,7 @@ async def test_bad_peers_are_dropped_and_others_are_served_meanwhile(
     await wait_for(lambda: srv.active == 0)
 
 
-async def test_a_peer_dribbling_the_header_gets_idle_time_in_total(
+async def test_a_peer_dribbling_the_header_gets_the_header_deadline_in_total(
     server: tuple[FastAgiServer, FakeDirectory],
 ) -> None:
     srv, _ = server
@@ -215,7 +215,12 @@ async def test_sessions_are_limited_and_the_limit_frees_up(
     server: tuple[FastAgiServer, FakeDirectory],
 ) -> None:
     srv, _ = server
-    idle = [await asyncio.open_connection("127.0.0.1", srv.port) for _ in range(srv.max_sessions)]
+    # peers that sent a header and then stop answering hold sessions until idle_timeout
+    stuck = []
+    for _ in range(srv.max_sessions):
+        r, w = await asyncio.open_connection("127.0.0.1", srv.port)
+        w.write(header(srv.port))
+        stuck.append((r, w))
     await wait_for(lambda: srv.active == srv.max_sessions)
     # one more is refused at once rather than queued
     r, w = await asyncio.open_connection("127.0.0.1", srv.port)
@@ -224,11 +229,11 @@ async def test_sessions_are_limited_and_the_limit_frees_up(
         assert await asyncio.wait_for(r.read(), 2) == b""
     assert srv.rejected == 1
     w.close()
-    # the idle ones time out, then calls are served again
+    # the stuck ones time out, then calls are served again
     await wait_for(lambda: srv.active == 0, IDLE + 2)
     cmds = await converse(srv.port, asterisk({"ivr/enter-number": "2000000003", "ivr/menu": ""}))
     assert cmds[-1] == 'STREAM FILE ivr/goodbye ""'
-    for _, w in idle:
+    for _, w in stuck:
         w.close()
 
 
