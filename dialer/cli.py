@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -151,6 +153,18 @@ CLI_PLUGINS = ("dialer.campaigns.cli", "dialer.ivr.cli", "dialer.web.cli", "dial
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()  # a pipe closed early fails here rather than in the interpreter's exit
+        return rc
+    except BrokenPipeError:
+        # the reader went away (``dialer ... | head``): stop quietly, as a program ended by SIGPIPE does, and
+        # point stdout at /dev/null so the interpreter's last flush has nowhere to fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
