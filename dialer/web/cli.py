@@ -59,21 +59,21 @@ def cmd_user(args: argparse.Namespace) -> int:
             _run(args, lambda ss: users.create_user(ss, args.name, password, Role.ADMIN, actor=ACTOR))
             print(f"admin {args.name!r} created")
         elif args.user_cmd == "create-agent":
-            username = args.username or args.name
-
+            # the login is not the agent's name: creating a login must not rename the agent on the
+            # dashboard, so the name changes only when --display-name says so
             async def create(ss: users.Sessions) -> None:
                 await users.create_user(
                     ss,
-                    username,
+                    args.login,
                     password,
                     Role.AGENT,
                     actor=ACTOR,
                     extension=args.extension,
-                    agent_name=args.name,
+                    agent_name=args.display_name,
                 )
 
             _run(args, create)
-            print(f"agent user {username!r} created for extension {args.extension}")
+            print(f"agent user {args.login!r} created for extension {args.extension}")
         elif args.user_cmd == "set-password":
             _run(args, lambda ss: users.set_password(ss, args.name, password, actor=ACTOR))
             print(f"password of {args.name!r} changed; their sessions are closed")
@@ -114,8 +114,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     x.add_argument("--password-file", type=Path, help=pw_help)
     x = us.add_parser("create-agent", help="create an agent's login linked to an extension")
     x.add_argument("extension")
-    x.add_argument("name", help="the agent's name; also the login name unless --username is given")
-    x.add_argument("--username", help="login name (default: NAME)")
+    x.add_argument("login", help="the login name (the agent's displayed name is not changed)")
+    x.add_argument(
+        "--display-name",
+        help="the agent's name on the dashboard (default: unchanged; 'Agent EXTENSION' for a new agent)",
+    )
     x.add_argument("--password-file", type=Path, help=pw_help)
     x = us.add_parser("set-password", help="change a user's password (ends their sessions)")
     x.add_argument("name")

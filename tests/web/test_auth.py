@@ -164,7 +164,7 @@ async def test_cli_creates_admin_agent_and_token(db_url: str, tmp_path: object) 
     pw = tmp_path / "pw"  # type: ignore[operator]
     pw.write_text("agent-secret-1\n")
     r = _dialer(
-        db_url, "user", "create-agent", "105", "Olga", "--username", "olga", "--password-file", str(pw)
+        db_url, "user", "create-agent", "105", "olga", "--display-name", "Olga", "--password-file", str(pw)
     )
     assert r.returncode == 0, r.stderr
     r = _dialer(db_url, "user", "create-admin", "root", stdin="another-pw-1\n")
