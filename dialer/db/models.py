@@ -96,7 +96,8 @@ class Application(Base):
     applicant_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(16), default=ApplicationStatus.SUBMITTED)
-    pickup_office: Mapped[str | None] = mapped_column(String(200))
+    pickup_office: Mapped[str | None] = mapped_column(String(200))  # as imported; office_id is the reference
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="SET NULL"), index=True)
     pickup_from: Mapped[date | None] = mapped_column(Date)
     expected_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -279,3 +280,67 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AppointmentState(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    MOVED = "moved"  # replaced by a later booking of the same application
+
+
+class Office(Base):
+    """A passport pickup office: where, when it is open, and how many people it can see per slot.
+
+    ``hours`` is a weekday map like a campaign window (``{"mon": "09:00-18:00", "sun": "closed"}``);
+    ``holidays`` are whole days closed; ``closures`` one-off spans (``{"day": "2027-03-05", "hours":
+    "12:00-14:00"}``). Local times are in ``timezone``; slots are computed by dialer.offices.slots.
+    """
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(Text)
+    directions: Mapped[str] = mapped_column(Text)  # Russian: read by the agent, spoken by the IVR
+    directions_en: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    holidays: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    closures: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    slot_minutes: Mapped[int] = mapped_column(SmallInteger, default=15)
+    capacity: Mapped[int] = mapped_column(SmallInteger, default=1)
+    horizon_days: Mapped[int] = mapped_column(SmallInteger, default=14)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlotCounter(Base):
+    """Places taken in one slot. Booking is ``UPDATE ... SET taken = taken + 1 WHERE taken < capacity``:
+    the row lock (PostgreSQL) or the write lock (SQLite) makes concurrent bookers take turns, so a slot
+    can never be overfilled whatever the number of processes."""
+
+    __tablename__ = "slot_counters"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[datetime] = mapped_column(primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appointment(Base):
+    """A pickup booking. ``active_application_id`` is the application's id while the booking is active and
+    NULL otherwise: its unique constraint is the database's "at most one active booking per application"."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_office_start", "office_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    active_application_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=AppointmentState.ACTIVE)
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api, agent, ivr, cli
+    booked_by: Mapped[str] = mapped_column(String(100), default="")
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]

@@ -37,6 +37,9 @@ TABLES = {
     "users",
     "web_sessions",
     "api_tokens",
+    "offices",
+    "slot_counters",
+    "appointments",
 }
 
 
