@@ -120,8 +120,9 @@ LOOPBACK = ["127.0.0.0/8", "::1"]
 
 class HttpConfig(BindConfig):
     bind: str = "127.0.0.1:8080"
-    keepalive_timeout: float = Field(15.0, gt=0, description="an idle keep-alive connection is closed after")
-    header_timeout: float = Field(10.0, gt=0, description="a request's headers must arrive within this")
+    keepalive_timeout: float = Field(
+        15.0, gt=0, le=3600, description="an idle connection (or one still sending its headers) is closed after"
+    )
     secure_cookies: bool = Field(False, description="mark the session cookie Secure (behind a TLS proxy)")
     trusted_proxies: list[str] = Field(
         default_factory=list,

@@ -25,7 +25,7 @@ from dialer.config import Settings, split_bind
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker, safe_url
 from dialer.fastagi.server import FastAgiServer
-from dialer.web.app import create_app
+from dialer.web.app import create_app, runner_options
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Service:
         await self.fastagi.start()
         for hook in self.on_start:
             await hook(self)
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(self.app, handle_signals=False, **runner_options(self.settings))
         await self._runner.setup()
         host, port = split_bind(self.settings.http.bind)
         site = web.TCPSite(self._runner, host, port)

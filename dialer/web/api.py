@@ -32,6 +32,9 @@ ANYONE: tuple[Role, ...] = (Role.ADMIN, Role.AGENT)
 PUBLIC: tuple[Role, ...] = ()
 
 JSON = "application/json"
+ANONYMOUS_BODY = 4 * 1024  # a login is a few hundred bytes; strangers get no more than this read
+JSON_BODY = 1024 * 1024  # the largest JSON a logged-in caller may send
+MAX_DEPTH = 32  # nesting of JSON objects and arrays; no model here needs more than a few levels
 SSE = "text/event-stream"
 CSV = "text/csv"
 
@@ -140,20 +143,59 @@ API = RouteTable()
 
 def _find_nul(value: Any, where: str) -> str | None:
     """Where a NUL character hides in decoded JSON: PostgreSQL refuses it in text, so it is the caller's
-    mistake to report, not a database error to crash on."""
-    if isinstance(value, str):
-        return where if "\x00" in value else None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _find_nul(k, where) or _find_nul(v, f"{where}.{k}" if where else str(k))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _find_nul(v, f"{where}.{i}" if where else str(i))
-            if found is not None:
-                return found
+    mistake to report, not a database error to crash on. Iterative, so no input can exhaust the stack."""
+    todo: list[tuple[Any, str]] = [(value, where)]
+    while todo:
+        item, at = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return at
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if "\x00" in str(k):
+                    return at
+                todo.append((v, f"{at}.{k}" if at else str(k)))
+        elif isinstance(item, list):
+            todo.extend((v, f"{at}.{i}" if at else str(i)) for i, v in enumerate(item))
     return None
+
+
+def _too_deep(raw: bytes) -> bool:
+    """True when JSON text nests objects/arrays deeper than MAX_DEPTH (checked before parsing, which
+    would otherwise hit Python's recursion limit on ~1000 levels)."""
+    depth = 0
+    in_string = escaped = False
+    for b in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:
+                in_string = False
+        elif b == 0x22:
+            in_string = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (never read whole into memory first)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"the body is larger than {limit} bytes", "body")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body is larger than {limit} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _validate(model: type[BaseModel] | None, data: Any, where: str) -> Any:
@@ -165,14 +207,17 @@ def _validate(model: type[BaseModel] | None, data: Any, where: str) -> Any:
     return model.model_validate(data)
 
 
-async def _body(request: web.Request, route: Route) -> Any:
+async def _body(request: web.Request, route: Route, anonymous: bool) -> Any:
     if route.body_model is None:
         return None
     if request.content_type != JSON:
         raise ApiError(415, f"send the body as {JSON}", "body")
+    raw = await _read_body(request, ANONYMOUS_BODY if anonymous else JSON_BODY)
+    if _too_deep(raw):
+        raise ApiError(400, f"the body nests deeper than {MAX_DEPTH} levels", "body")
     try:
-        data = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "the body is not valid JSON", "body") from None
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object", "body")
@@ -199,7 +244,7 @@ def _view(route: Route, service: Service) -> Callable[[web.Request], Awaitable[w
             for k in request.query:
                 query_data[k] = request.query.getone(k)
             query = _validate(route.query_model, query_data, "query")
-            body = await _body(request, route)
+            body = await _body(request, route, identity is None)
         except ValidationError as e:
             return validation_response(e)
         except ApiError as e:
@@ -232,7 +277,10 @@ async def json_errors(
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return error_response(e.status, e.reason)
+        resp = error_response(e.status, e.reason)
+        if "Allow" in e.headers:  # a 405 names the methods that are allowed (RFC 9110)
+            resp.headers["Allow"] = e.headers["Allow"]
+        return resp
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal error; the details are in the service log")

@@ -8,7 +8,8 @@ Bearer-token callers are scripts; no other site can make them send the token, so
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+import ipaddress
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -50,6 +51,48 @@ def csrf_ok(request: web.Request, identity: Identity) -> bool:
     return hmac.compare_digest(sent.encode(), identity.csrf_token.encode())
 
 
+def _settings(request: web.Request) -> Any:
+    from dialer.web.app import SERVICE_KEY
+
+    return request.app[SERVICE_KEY].settings  # type: ignore[attr-defined]
+
+
+def _in(address: str, networks: list[str]) -> bool:
+    try:
+        addr = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def from_trusted_proxy(request: web.Request) -> bool:
+    return _in(request.remote or "", list(_settings(request).http.trusted_proxies))
+
+
+def client_address(request: web.Request) -> str:
+    """The caller's address: the peer, or the last hop a configured proxy put in X-Forwarded-For."""
+    remote = request.remote or ""
+    if from_trusted_proxy(request):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return remote
+
+
+def in_networks(address: str, networks: list[str]) -> bool:
+    return _in(address, networks)
+
+
+def is_https(request: web.Request) -> bool:
+    """TLS here, or at a configured proxy that says so (X-Forwarded-Proto), or ``http.secure_cookies``."""
+    if request.secure or _settings(request).http.secure_cookies:
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https" and from_trusted_proxy(request)
+
+
 def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -> None:
     response.set_cookie(
         COOKIE,
@@ -57,7 +100,7 @@ def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -
         max_age=int(users.SESSION_TTL.total_seconds()),
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_https(request),
         path="/",
     )
 

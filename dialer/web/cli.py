@@ -75,8 +75,12 @@ def cmd_user(args: argparse.Namespace) -> int:
             _run(args, create)
             print(f"agent user {args.login!r} created for extension {args.extension}")
         elif args.user_cmd == "set-password":
-            _run(args, lambda ss: users.set_password(ss, args.name, password, actor=ACTOR))
-            print(f"password of {args.name!r} changed; their sessions are closed")
+            n = _run(args, lambda ss: users.set_password(ss, args.name, password, actor=ACTOR))
+            print(f"password of {args.name!r} changed; their sessions are closed and {n} token(s) revoked")
+        elif args.user_cmd in ("disable", "enable"):
+            active = args.user_cmd == "enable"
+            _run(args, lambda ss: users.set_active(ss, args.name, active, actor=ACTOR))
+            print(f"user {args.name!r} {args.user_cmd}d")
         elif args.user_cmd == "list":
             for u, ext in _run(args, users.list_users):
                 print(f"{u.username}\t{u.role}\t{ext or '-'}\t{'active' if u.active else 'disabled'}")
@@ -96,9 +100,19 @@ def cmd_token(args: argparse.Namespace) -> int:
                 ),
             )
             print(token)
+        elif args.token_cmd == "revoke" and args.id is not None:
+            info = _run(args, lambda ss: users.revoke_token(ss, args.id, actor=ACTOR))
+            print(f"token {info.id} ({info.name or 'unnamed'}) of {info.username!r} revoked")
         elif args.token_cmd == "revoke":
+            if not args.user:
+                raise CampaignError("name a USER (every token of theirs) or give --id N (one token)")
             n = _run(args, lambda ss: users.revoke_tokens(ss, args.user, actor=ACTOR))
             print(f"{n} token(s) of {args.user!r} revoked")
+        elif args.token_cmd == "list":
+            for t in _run(args, lambda ss: users.list_tokens(ss, args.user)):
+                used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never used"
+                expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "no expiry"
+                print(f"{t.id}\t{t.username}\t{t.name or '-'}\t{used}\t{expires}")
         return 0
     except CampaignError as e:
         print(f"dialer: {e}", file=sys.stderr)
@@ -124,6 +138,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     x.add_argument("name")
     x.add_argument("--password-file", type=Path, help=pw_help)
     us.add_parser("list", help="all users")
+    x = us.add_parser("disable", help="stop a user logging in (ends their sessions; tokens stop working)")
+    x.add_argument("name")
+    x = us.add_parser("enable", help="let a disabled user log in again")
+    x.add_argument("name")
     s.set_defaults(func=cmd_user)
 
     s = sub.add_parser("token", help="bearer tokens for scripts using the REST API")
@@ -132,6 +150,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     x.add_argument("user")
     x.add_argument("--name", help="what the token is for")
     x.add_argument("--days", type=int, help="expires after this many days (default: never)")
-    x = ts.add_parser("revoke", help="revoke every token of USER")
-    x.add_argument("user")
+    x = ts.add_parser("revoke", help="revoke every token of USER, or one token with --id")
+    x.add_argument("user", nargs="?")
+    x.add_argument("--id", type=int, help="revoke only this token (see `dialer token list`)")
+    x = ts.add_parser("list", help="tokens (id, user, name, last use, expiry; never their values)")
+    x.add_argument("user", nargs="?", help="only this user's")
     s.set_defaults(func=cmd_token)

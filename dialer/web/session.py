@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime
 
 from aiohttp import web
@@ -9,8 +11,13 @@ from pydantic import BaseModel, Field
 
 from dialer.web import auth, openapi, users
 from dialer.web.api import ANYONE, API, PUBLIC, Call
-from dialer.web.errors import ApiError
+from dialer.web.errors import ApiError, error_response
 from dialer.web.schemas import Model, Ok
+from dialer.web.throttle import LoginThrottle
+
+log = logging.getLogger(__name__)
+
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 
 
 class LoginIn(Model):
@@ -36,10 +43,24 @@ class SessionOut(BaseModel):
     response=SessionOut,
 )
 async def login(call: Call) -> web.StreamResponse:
-    """The body must be JSON, which a form on another site can not send: that is the login's CSRF guard."""
-    user = await users.authenticate(call.service.sessions, call.body.username, call.body.password)
+    """The body must be JSON, which a form on another site can not send: that is the login's CSRF guard.
+    After a few failed logins for one user name, or many from one address, the answer is 429 with
+    ``Retry-After`` (seconds) until the window has passed; failed logins are logged and audited."""
+    name, address = call.body.username, auth.client_address(call.request)
+    throttle = call.request.app[THROTTLE]
+    wait = throttle.retry_after(name, address)
+    if wait > 0:
+        log.info("login for %r from %s throttled for %.0f s", name, address, wait)
+        resp = error_response(429, "too many failed logins; try again later", "username")
+        resp.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return resp
+    user = await users.authenticate(call.service.sessions, name, call.body.password)
     if user is None:
+        throttle.failed(name, address)
+        log.warning("failed login for %r from %s", name, address)
+        await users.login_failed(call.service.sessions, name, address)
         raise ApiError(401, "wrong user name or password", "password")
+    throttle.succeeded(name)
     cookie, row = await users.open_session(call.service.sessions, user)
     async with call.service.sessions() as s:
         ident = await users.identity_for(s, user, row.csrf_token, row.id)
@@ -67,3 +88,7 @@ async def logout(call: Call) -> web.StreamResponse:
 @API.route("GET", "/openapi.json", summary="This document", tag="session", roles=PUBLIC)
 async def openapi_document(call: Call) -> web.StreamResponse:
     return web.json_response(openapi.build(API))
+
+
+def install(app: web.Application, throttle: LoginThrottle) -> None:
+    app[THROTTLE] = throttle

@@ -3,7 +3,6 @@ the web login. Secrets (session ids, tokens) are random and only their SHA-256 i
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
 from dialer.db.models import Agent
 from dialer.db.types import utcnow
 from dialer.web.models import ApiToken, Role, User, WebSession
-from dialer.web.passwords import check_strength, hash_password, verify_password
+from dialer.web.passwords import check_strength, hash_async, verify_async
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -68,7 +67,7 @@ async def create_user(
     """Create an admin, or an agent user linked to an extension (the agent is created if new)."""
     username = _check_username(username)
     try:
-        check_strength(password)
+        check_strength(password, username)
     except ValueError as e:
         raise CampaignError(str(e), field="password") from None
     agent_id = None
@@ -76,7 +75,7 @@ async def create_user(
         if extension is None:
             raise CampaignError("an agent user needs an extension", field="extension")
         agent_id = (await agents.ensure_agent(sessions, extension, agent_name)).id
-    pw_hash = await asyncio.to_thread(hash_password, password)
+    pw_hash = await hash_async(password)
     async with sessions() as s:
         user = User(username=username, password_hash=pw_hash, role=role, agent_id=agent_id, active=True)
         s.add(user)
@@ -92,18 +91,34 @@ async def create_user(
         return user
 
 
-async def set_password(sessions: Sessions, username: str, password: str, *, actor: str) -> None:
+async def set_password(sessions: Sessions, username: str, password: str, *, actor: str) -> int:
+    """Change a password. Every open session and every bearer token of the user ends with the old
+    password (a leaked password may have been used to make them); returns the number of tokens revoked."""
     try:
-        check_strength(password)
+        check_strength(password, username)
     except ValueError as e:
         raise CampaignError(str(e), field="password") from None
-    pw_hash = await asyncio.to_thread(hash_password, password)
+    pw_hash = await hash_async(password)
     async with sessions() as s:
         user = await get_user(s, username)
         user.password_hash = pw_hash
-        # a new password ends every open session of that user
         await s.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        await audit(s, actor, "user.password", username)
+        n = len((await s.execute(select(ApiToken.id).where(ApiToken.user_id == user.id))).all())
+        await s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        await audit(s, actor, "user.password", username, tokens_revoked=n)
+        await s.commit()
+        return n
+
+
+async def set_active(sessions: Sessions, username: str, active: bool, *, actor: str) -> None:
+    """Disable (or enable again) a user: a disabled user's sessions end at once and their tokens stop
+    working until the user is enabled."""
+    async with sessions() as s:
+        user = await get_user(s, username)
+        user.active = active
+        if not active:
+            await s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        await audit(s, actor, "user.enable" if active else "user.disable", username)
         await s.commit()
 
 
@@ -130,14 +145,21 @@ async def identity_for(s: AsyncSession, user: User, csrf: str | None, sid: str |
 
 
 async def authenticate(sessions: Sessions, username: str, password: str) -> User | None:
-    """The user for these credentials, or None (same answer for a wrong name and a wrong password)."""
+    """The user for these credentials, or None (same answer, and the same single scrypt run off the event
+    loop, for an unknown name, a wrong password and a disabled user)."""
     async with sessions() as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    stored = user.password_hash if user is not None else hash_password("x" * 12)  # same time either way
-    ok = await asyncio.to_thread(verify_password, password, stored)
+    ok = await verify_async(password, user.password_hash if user is not None else None)
     if user is None or not ok or not user.active:
         return None
     return user
+
+
+async def login_failed(sessions: Sessions, username: str, address: str) -> None:
+    """Audit a failed login (the name as typed, cut short: it may be anything)."""
+    async with sessions() as s:
+        await audit(s, username[:100] or "-", "user.login_failed", username[:100], address=address)
+        await s.commit()
 
 
 async def open_session(sessions: Sessions, user: User) -> tuple[str, WebSession]:
@@ -194,6 +216,48 @@ async def create_token(
         await audit(s, actor, "token.create", username, name=name, days=days)
         await s.commit()
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+async def list_tokens(sessions: Sessions, username: str | None = None) -> list[TokenInfo]:
+    """Tokens (never their values, which are not stored), newest first; of one user or of all."""
+    async with sessions() as s:
+        q = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+        if username is not None:
+            q = q.where(User.id == (await get_user(s, username)).id)
+        rows = await s.execute(q.order_by(ApiToken.id.desc()))
+        return [
+            TokenInfo(t.id, u, t.name, t.created_at, t.expires_at, t.last_used_at) for t, u in rows.tuples()
+        ]
+
+
+async def revoke_token(sessions: Sessions, token_id: int, *, actor: str) -> TokenInfo:
+    """Revoke one token by its id (as ``list_tokens`` shows it)."""
+    async with sessions() as s:
+        found = (
+            await s.execute(
+                select(ApiToken, User.username)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.id == token_id)
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"no token with id {token_id}", field="id")
+        t, username = found
+        info = TokenInfo(t.id, username, t.name, t.created_at, t.expires_at, t.last_used_at)
+        await s.execute(delete(ApiToken).where(ApiToken.id == token_id))
+        await audit(s, actor, "token.revoke", username, id=token_id, name=t.name)
+        await s.commit()
+        return info
 
 
 async def revoke_tokens(sessions: Sessions, username: str, *, actor: str) -> int:
