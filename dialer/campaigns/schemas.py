@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dialer.campaigns.waiting import Activity
 from dialer.config import validate_hours
+from dialer.dispositions.occupancy import Occupancy
 
 PacingMode = Literal["progressive", "ratio", "predictive"]
 
@@ -27,6 +29,9 @@ class WindowSpec(BaseModel):
 
     hours: dict[str, str] = Field(default_factory=dict, description="weekday -> 'HH:MM-HH:MM' or 'closed'")
     holidays: list[date] = Field(default_factory=list)
+    service_holidays: bool = Field(
+        True, description="also closed on the service-wide holidays (calling_window.holidays)"
+    )
 
     _v = field_validator("hours")(lambda cls, v: validate_hours(v))
 
@@ -115,3 +120,7 @@ class CampaignStatus(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    activity: Activity | None = Field(
+        None, description="a running campaign: dialling, or why not ('waiting: window opens at 09:00 ...')"
+    )
+    occupancy: Occupancy | None = Field(None, description="agents' talk / logged-in time, today and now")
