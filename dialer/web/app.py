@@ -61,7 +61,8 @@ class HttpLog(logging.LoggerAdapter[logging.Logger]):
 
     def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
         if isinstance(exc_info, HttpProcessingError):
-            first = (str(exc_info).strip().splitlines() or [type(exc_info).__name__])[0][:200]
+            said = str(exc_info.message or "").strip().splitlines() or [type(exc_info).__name__]
+            first = said[0][:200].rstrip(": ")
             text = str(msg) % args if args else str(msg)
             self.logger.warning("%s: bad HTTP request: %s", text, first)
             return
