@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.applications.keys import search_key
 from dialer.applications.schemas import ContactEdit, ContactOut
 from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit, get_campaign
 from dialer.db.models import Application, Campaign, Contact, ContactState
@@ -46,13 +47,14 @@ async def search(
             query = query.where(Contact.state == state)
         if q:
             like = f"%{q.strip()}%"
-            query = query.where(
-                or_(
-                    Contact.phone.like(like),
-                    Contact.name.ilike(like),
-                    Application.number.like(f"{q.strip()}%"),
-                )
-            )
+            matches = [
+                Contact.phone.like(like),
+                Contact.name.ilike(like),
+                Application.number.like(f"{q.strip()}%"),
+            ]
+            if search_key(q):
+                matches.append(Application.search_key.like(f"{search_key(q)}%"))
+            query = query.where(or_(*matches))
         total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
         rows = (
             await s.execute(query.order_by(Contact.id).limit(per_page).offset((page - 1) * per_page))

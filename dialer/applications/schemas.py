@@ -44,6 +44,9 @@ class ApplicationImportReport(BaseModel):
     created: int = 0
     updated: int = 0
     rejected: list[RejectedRow] = Field(default_factory=list)
+    # rows kept, with something the office should fix: numbers a caller can not key, digits shared with
+    # another application (line and reason, like rejected rows)
+    warnings: list[RejectedRow] = Field(default_factory=list)
 
     @property
     def accepted(self) -> int:

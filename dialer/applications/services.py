@@ -4,6 +4,11 @@ An import upserts by application number: the passport office re-exports its list
 a known number is updated and a new one created. A number twice in one file is a duplicate and rejected.
 Duplicates are detected through the database (rows this import wrote carry its own timestamp), so memory
 does not grow with the file: a million rows import in the memory of one batch.
+
+Callers find an application by the digits of its number (``search_key``, dialer.applications.keys): the
+import warns, without rejecting the row, about numbers a caller can not key (no digits, too few or too many)
+and about numbers whose digits equal another application's (``2027-00010`` and ``202700010``): the IVR sends
+a caller who keys such digits to an operator rather than guess whose status to read out.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import IO, Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.applications.keys import phone_problem, search_key
 from dialer.applications.schemas import ApplicationEdit, ApplicationImportReport, ApplicationOut
 from dialer.campaigns.schemas import RejectedRow
 from dialer.campaigns.services import CampaignError, NotFound, audit
@@ -90,9 +96,14 @@ def _next_batch(
         for row in rows:
             report.total_rows += 1
             try:
-                good.append((row.line, check_row(row, region)))
+                rec = check_row(row, region)
             except ValueError as e:
                 report.rejected.append(RejectedRow(line=row.line, reason=str(e)))
+                continue
+            good.append((row.line, rec))
+            problem = phone_problem(rec["number"])
+            if problem is not None:
+                report.warnings.append(RejectedRow(line=row.line, reason=problem))
             if len(good) >= BATCH:
                 return good
     except csv.Error as e:
@@ -131,7 +142,8 @@ async def _store(
             if n in existing:
                 updates.append({**rec, "id": existing[n][0], "updated_at": stamp})
             else:
-                inserts.append({**rec, "created_at": stamp, "updated_at": stamp})
+                inserts.append({**rec, "search_key": search_key(n), "created_at": stamp, "updated_at": stamp})
+        await _warn_same_digits(s, [(line, rec["number"]) for line, rec in batch], seen, report)
         if inserts:
             await s.execute(insert(Application), inserts)
         if updates:
@@ -141,6 +153,38 @@ async def _store(
         await s.commit()
     report.created += len(inserts)
     report.updated += len(updates)
+
+
+async def _warn_same_digits(
+    s: AsyncSession, rows: list[tuple[int, str]], accepted: set[str], report: ApplicationImportReport
+) -> None:
+    """Warn about each accepted row whose digits another application (stored, or earlier in this batch)
+    shares. Rows of earlier batches are in the database already, so one indexed query per batch finds
+    every clash in the file, whatever its size."""
+    keyed = [(line, n, search_key(n)) for line, n in rows if n in accepted]
+    keys = {k for _, _, k in keyed if k}
+    if not keys:
+        return
+    others: dict[str, set[str]] = {}
+    for n, k in (
+        await s.execute(
+            select(Application.number, Application.search_key).where(Application.search_key.in_(keys))
+        )
+    ).tuples():
+        others.setdefault(k, set()).add(n)
+    for line, n, k in keyed:
+        if not k:
+            continue
+        clash = sorted(others.get(k, set()) - {n})
+        if clash:
+            report.warnings.append(
+                RejectedRow(
+                    line=line,
+                    reason=f"application {n} has the same digits ({k}) as {', '.join(clash[:3])}: "
+                    "a caller keying them is sent to an operator",
+                )
+            )
+        others.setdefault(k, set()).add(n)
 
 
 async def import_applications(
@@ -182,6 +226,7 @@ async def import_applications(
             created=report.created,
             updated=report.updated,
             rejected=len(report.rejected),
+            warnings=len(report.warnings),
         )
         await s.commit()
     if on_progress:
@@ -196,17 +241,20 @@ def to_out(a: Application) -> ApplicationOut:
 async def search(
     sessions: Sessions, q: str | None, status: str | None, page: int, per_page: int
 ) -> tuple[list[ApplicationOut], int]:
-    """By number (prefix), applicant name (part) or phone (part); newest first."""
+    """By number (prefix, as written or by its digits: ``202700010`` finds ``2027-00010``), applicant name
+    (part) or phone (part); newest first."""
     query = select(Application)
     if q:
         like = f"%{q.strip()}%"
-        query = query.where(
-            or_(
-                Application.number.like(f"{q.strip()}%"),
-                Application.applicant_name.ilike(like),
-                Application.phone.like(like),
-            )
-        )
+        matches = [
+            Application.number.like(f"{q.strip()}%"),
+            Application.applicant_name.ilike(like),
+            Application.phone.like(like),
+        ]
+        key = search_key(q)
+        if key:
+            matches.append(Application.search_key.like(f"{key}%"))
+        query = query.where(or_(*matches))
     if status:
         query = query.where(Application.status == status)
     async with sessions() as s:
@@ -225,7 +273,14 @@ async def get(sessions: Sessions, number: str) -> ApplicationOut:
 
 
 async def _get(s: AsyncSession, number: str) -> Application:
+    """The application with this number as written, else the only one with these digits (an agent may type
+    ``202700010`` for ``2027-00010``; when two share the digits, only the exact number finds one)."""
     app = (await s.execute(select(Application).where(Application.number == number))).scalar_one_or_none()
+    key = search_key(number)
+    if app is None and key:
+        same = (await s.execute(select(Application).where(Application.search_key == key).limit(2))).scalars()
+        found = list(same)
+        app = found[0] if len(found) == 1 else None
     if app is None:
         raise NotFound(f"no application {number!r}", field="number")
     return app

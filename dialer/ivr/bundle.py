@@ -2,7 +2,8 @@
 
 The PBX (the sandbox's sid chroot, the Asterisk image) has Debian's python3 with SQLAlchemy 2.0, sqlite3 and
 psycopg2, and nothing of ours: the bundle carries the stdlib-only IVR modules, dialer.db.types, pyst2's
-pure-Python ``asterisk`` package and ``six`` (pyst2 imports it). The rest of ``dialer`` stays out: it needs
+pure-Python ``asterisk`` package and ``six`` (pyst2 imports it), and dialer.applications.keys (the number's
+digits, as the importer computes them). The rest of ``dialer`` stays out: it needs
 pydantic and friends, which the PBX does not have.
 """
 
@@ -23,6 +24,7 @@ IVR_MODULES = (
     "aiothread.py",
     "classic.py",
     "flow.py",
+    "limits.py",
     "lookup.py",
     "privacy.py",
     "prompts.py",
@@ -37,9 +39,12 @@ def write_bundle(dest: Path) -> Path:
     shutil.rmtree(lib, ignore_errors=True)
     (lib / "dialer" / "ivr").mkdir(parents=True)
     (lib / "dialer" / "db").mkdir()
+    (lib / "dialer" / "applications").mkdir()
     (lib / "dialer" / "__init__.py").write_text(STUB)
     (lib / "dialer" / "db" / "__init__.py").write_text(STUB)
+    (lib / "dialer" / "applications" / "__init__.py").write_text(STUB)
     shutil.copy2(REPO / "dialer" / "db" / "types.py", lib / "dialer" / "db" / "types.py")
+    shutil.copy2(REPO / "dialer" / "applications" / "keys.py", lib / "dialer" / "applications" / "keys.py")
     for name in IVR_MODULES:
         shutil.copy2(PKG / name, lib / "dialer" / "ivr" / name)
     shutil.copytree(

@@ -7,17 +7,13 @@ Every way the AGI link can end (hangup, dead channel, a peer that vanished, a re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from dialer.fastagi.server import AgiError, AgiSession, Route
 from dialer.ivr.flow import CallFlow, CallInfo, Directory, Hangup, IvrConfig
-from dialer.ivr.lookup import AsyncDirectory
 from dialer.ivr.prompts import unix_noon
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 
@@ -72,10 +68,3 @@ def make_route(directory: Directory, config: IvrConfig | None = None) -> Route:
         await CallFlow(FastAgiPort(session), directory, cfg, call).run()
 
     return ivr
-
-
-def route_for(
-    sessions: async_sessionmaker[AsyncSession], config: IvrConfig | None = None
-) -> Callable[[AgiSession], Awaitable[None]]:
-    """The ``ivr`` route over the service's database sessions."""
-    return make_route(AsyncDirectory(sessions), config)

@@ -1,9 +1,14 @@
 """The 505 call flow, written once over an abstract port so both doors run the same logic.
 
-greeting -> the caller's own application is offered (by caller ID) -> the application number is keyed in
-(ended by # or a timeout) -> its format is checked -> it is looked up -> the result is spoken -> menu
-(1 repeat, 0 operator, # end). Anything that needs a person (0, repeated bad input, a failed look-up, too many
-unknown numbers) sets ``IVR_TRANSFER=operator`` and returns; the dialplan does the transfer.
+greeting -> the caller's own application is offered (by caller ID) -> the application number's digits are
+keyed in (ended by # or a timeout) -> their count is checked -> a long number is read back digit by digit
+(1 confirms, 2 re-enters) -> it is looked up by its digits -> the result is spoken -> menu (1 repeat,
+0 operator, # end). Anything that needs a person (0, repeated bad input, a failed look-up, too many unknown
+numbers, digits that match two applications) sets ``IVR_TRANSFER=operator`` and returns; the dialplan does
+the transfer.
+
+Each step is a method of ``CallFlow`` that returns what the caller chose; a later menu (issue 14: booking a
+pickup appointment) hangs off ``_menu`` like "repeat" and "operator" do.
 
 Stdlib only: this module also runs inside the PBX's Python (classic AGI), which has no pydantic and no
 dialer service. The port (``Port``) is implemented over FastAGI (dialer.ivr.fastagi) and over pyst2
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
+from dialer.applications.keys import MAX_DIGITS, MIN_DIGITS, search_key
 from dialer.ivr import prompts as P
 from dialer.ivr.privacy import ANONYMOUS, caller_key, mask_number, mask_phone, office_number
 
@@ -36,11 +42,24 @@ NOT_FOUND = "not_found"
 INVALID = "invalid"
 UNAVAILABLE = "unavailable"
 LIMITED = "limited"
-APP_STATUSES = (READY, PROCESSING, SUBMITTED, ISSUED, REJECTED, NOT_FOUND, INVALID, UNAVAILABLE, LIMITED)
+AMBIGUOUS = "ambiguous"  # the digits match two applications: an operator sorts it out
+APP_STATUSES = (
+    READY,
+    PROCESSING,
+    SUBMITTED,
+    ISSUED,
+    REJECTED,
+    NOT_FOUND,
+    INVALID,
+    UNAVAILABLE,
+    LIMITED,
+    AMBIGUOUS,
+)
 _DB_STATUSES = (READY, PROCESSING, SUBMITTED, ISSUED, REJECTED)
 
 DIGITS = "0123456789"
 RESULT_KEYS = "10#"  # the menu keys also cut the spoken result short
+CONFIRM, REENTER = "1", "2"  # after the read-back of a long number
 
 
 class Hangup(Exception):
@@ -66,6 +85,7 @@ class AppInfo:
 class LookupResult:
     app: AppInfo | None
     limited: bool = False
+    ambiguous: bool = False  # two or more applications have these digits; ``app`` is None
 
 
 class Port(Protocol):
@@ -96,8 +116,9 @@ class Directory(Protocol):
     async def lookup(
         self, number: str, caller: str, *, max_misses: int, window_s: float, details: Mapping[str, str]
     ) -> LookupResult:
-        """Rate-limit check, find, and an audit row, together. ``limited`` when the caller had
-        ``max_misses`` unknown numbers within ``window_s`` seconds (the application is not looked up)."""
+        """Rate-limit check, find by the number's digits (``search_key``), and an audit row. ``limited``
+        when the caller had ``max_misses`` unknown numbers within ``window_s`` seconds (the application is
+        not looked up); ``ambiguous`` when the digits match more than one application."""
         ...
 
     async def by_phone(self, phone: str) -> AppInfo | None:
@@ -111,8 +132,10 @@ class Directory(Protocol):
 class IvrConfig:
     default_lang: str = "ru"
     languages: tuple[str, ...] = ("ru", "en")
-    min_digits: int = 6
-    max_digits: int = 16
+    min_digits: int = MIN_DIGITS
+    max_digits: int = MAX_DIGITS
+    confirm_min_digits: int = 8  # numbers this long are read back before the look-up (0: never)
+    confirm_rounds: int = 2  # read-backs without a 1 or 2 before the entry counts as bad
     input_timeout_ms: int = 5000  # after the prompt and between digits
     input_tries: int = 3  # bad or empty entries before the operator
     lookup_deadline: float = 1.0  # seconds; a slower database counts as down
@@ -233,7 +256,7 @@ class CallFlow:
         declines with '#' and keys the number when asked for it."""
         pressed = await self._play(P.OFFER_OWN, DIGITS)
         if not pressed:
-            pressed = await self.port.say_digits(own.number[-4:], DIGITS)
+            pressed = await self.port.say_digits(search_key(own.number)[-4:], DIGITS)
         if not pressed:
             pressed, _ = await self._ask(P.OFFER_OWN_PRESS, 1)
         if pressed in ("", "1", "#", "*"):
@@ -248,7 +271,15 @@ class CallFlow:
                 digits, _ = await self._ask(P.ENTER_NUMBER, self.cfg.max_digits + 1)
             else:
                 digits, typed = typed, None
-            if not self._well_formed(digits):
+            well_formed = self._well_formed(digits)
+            if well_formed and not await self._confirmed(digits):
+                bad += 1  # "2" or no answer to the read-back: keyed again, within the same allowance
+                self.outcome.app_number = digits
+                if bad >= self.cfg.input_tries:
+                    await self._transfer(INVALID, P.CONNECTING)
+                    return
+                continue
+            if not well_formed:
                 bad += 1
                 self.outcome.app_number = digits
                 await self._play(P.INVALID_NUMBER if digits else P.NO_INPUT)
@@ -261,11 +292,35 @@ class CallFlow:
             misses += 1
             await self._play(P.TRY_AGAIN)  # not found once: one more try before the operator offer
 
+    async def _confirmed(self, digits: str) -> bool:
+        """Read a long number back digit by digit: True on 1, False on 2 (or no answer: keyed again).
+
+        Callers slip on long numbers; hearing "2 0 2 7 0 0 0 1 0" catches it before a look-up that would
+        answer "not found" (and count against the caller's limit). A 1 or 2 during the read-back counts."""
+        if not self.cfg.confirm_min_digits or len(digits) < self.cfg.confirm_min_digits:
+            return True
+        choices = CONFIRM + REENTER
+        for _ in range(self.cfg.confirm_rounds):
+            pressed = await self._play(P.YOU_ENTERED, choices)
+            if not pressed:
+                pressed = await self.port.say_digits(digits, choices)
+            if not pressed:
+                pressed, _ = await self._ask(P.CONFIRM_NUMBER, 1)
+            if pressed in (CONFIRM, REENTER):
+                return pressed == CONFIRM
+            if pressed:
+                await self._play(P.INVALID_OPTION)
+        return False
+
     def _well_formed(self, digits: str) -> bool:
-        return digits.isdigit() and self.cfg.min_digits <= len(digits) <= self.cfg.max_digits
+        return search_key(digits) == digits and self.cfg.min_digits <= len(digits) <= self.cfg.max_digits
 
     async def _look_up(self, number: str, misses: int) -> bool:
-        """Look the number up and run the result menu; False when it was not found and may be retried."""
+        """Look the number up and run the result menu; False when it was not found and may be retried.
+
+        ``number`` is what the caller keyed, or their own application's number as stored: the directory
+        matches its digits either way. APP_NUMBER becomes the stored number of the application found (the
+        operator's screen pop finds it by that), else the digits keyed."""
         self.outcome.lookups += 1
         self.outcome.app_number = number  # the operator sees it even if the look-up fails
         details = {"app_number": number, "uniqueid": self.call.uniqueid, "mode": self.call.mode}
@@ -283,11 +338,15 @@ class CallFlow:
             log.warning("IVR: caller %s hit the look-up limit", mask_phone(self.caller))
             await self._transfer(LIMITED, P.LIMITED)
             return True
+        if res.ambiguous:
+            log.warning("IVR: application %s matches several applications", mask_number(number))
+            await self._transfer(AMBIGUOUS, P.AMBIGUOUS)
+            return True
         status = res.app.status if res.app is not None else NOT_FOUND
         log.info("IVR: application %s -> %s", mask_number(number), status)
         if status not in _DB_STATUSES and status != NOT_FOUND:
             raise LookupFailed(f"application has an unknown status {status!r}")
-        await self._set_result(number, status)
+        await self._set_result(res.app.number if res.app is not None else number, status)
         if res.app is None:
             await self._play(P.NOT_FOUND)
             if misses == 0:

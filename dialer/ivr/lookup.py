@@ -6,29 +6,36 @@ SQLAlchemy with sqlite3/psycopg2, nothing else), the service runs it on its asyn
 ``run_sync`` (``AsyncDirectory``). Core rather than the ORM models, because the models import the service's
 configuration stack; a unit test keeps these table definitions in step with dialer.db.models.
 
-The rate limit counts the caller's recent unknown numbers in the audit log itself: no extra table, and the
-audit trail is what an inspector would check anyway.
+A look-up is a read: the application by the digits of the number (``applications.search_key``, indexed;
+two matches are ambiguous and the caller goes to an operator), with the caller's limit kept in memory
+(dialer.ivr.limits, seeded from the audit log) and the audit rows written behind the call: in batches by
+the service (dialer.ivr.audit), in one transaction at the end of the call by the classic script. The audit
+log stays the record of truth an inspector checks, and what the limit is seeded from after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, Column, Date, Integer, MetaData, String, Table, func, select
+from sqlalchemy import JSON, Column, Date, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine, Row, create_engine, make_url
 
+from dialer.applications.keys import search_key
 from dialer.db.types import UTCDateTime, utcnow
 from dialer.ivr.aiothread import in_thread
-from dialer.ivr.flow import NOT_FOUND, AppInfo, LookupResult
+from dialer.ivr.flow import AMBIGUOUS, LIMITED, NOT_FOUND, AppInfo, LookupResult
+from dialer.ivr.limits import MissLimiter
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+log = logging.getLogger("dialer.ivr.lookup")
 
 ACTOR = "ivr"
 LOOKUP = "ivr.lookup"  # one row per look-up: details app_number, status (counted by the rate limit)
@@ -40,6 +47,7 @@ applications = Table(
     _md,
     Column("id", Integer, primary_key=True),
     Column("number", String(32)),
+    Column("search_key", String(32)),
     Column("phone", String(20)),
     Column("status", String(16)),
     Column("pickup_office", String(200)),
@@ -68,51 +76,51 @@ def _app(row: Row[Any] | None) -> AppInfo | None:
     return AppInfo(row.number, row.status, row.pickup_office, row.pickup_from, row.expected_date)
 
 
-def _audit(conn: Connection, action: str, target: str, details: Mapping[str, Any]) -> None:
-    conn.execute(
-        audit_log.insert().values(
-            at=utcnow(), actor=ACTOR, action=action, target=target, details=dict(details)
-        )
-    )
+def audit_row(action: str, caller: str, details: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit row stamped now (it may be written a moment later)."""
+    return {"at": utcnow(), "actor": ACTOR, "action": action, "target": caller, "details": dict(details)}
 
 
-def recent_misses(conn: Connection, caller: str, window_s: float) -> int:
+def write_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(audit_log.insert(), rows)
+
+
+def misses_since(conn: Connection, window_s: float, caller: str | None = None) -> list[tuple[str, float]]:
+    """Unknown numbers looked up within the window, as (caller, Unix time): what the limit is seeded from."""
     since = utcnow() - timedelta(seconds=window_s)
-    q = (
-        select(func.count())
-        .select_from(audit_log)
-        .where(
-            audit_log.c.action == LOOKUP,
-            audit_log.c.at >= since,
-            audit_log.c.target == caller,
-            audit_log.c.details["status"].as_string() == NOT_FOUND,
-        )
+    q = select(audit_log.c.target, audit_log.c.at).where(
+        audit_log.c.action == LOOKUP,
+        audit_log.c.at >= since,
+        audit_log.c.details["status"].as_string() == NOT_FOUND,
     )
-    return int(conn.execute(q).scalar_one())
+    if caller is not None:
+        q = q.where(audit_log.c.target == caller)
+    out: list[tuple[str, float]] = []
+    for target, at in conn.execute(q):
+        if target and isinstance(at, datetime):
+            out.append((str(target), at.timestamp()))
+    return out
 
 
-def check(
-    conn: Connection, number: str, caller: str, max_misses: int, window_s: float
-) -> tuple[LookupResult, str]:
-    """The read half of a look-up: the caller's limit, then the application. Returns the result and the
-    status to audit."""
-    if recent_misses(conn, caller, window_s) >= max_misses:
-        return LookupResult(None, limited=True), "limited"
-    app = _app(conn.execute(select(*_COLUMNS).where(_a.number == number)).first())
-    return LookupResult(app), app.status if app else NOT_FOUND
+def find(conn: Connection, number: str) -> LookupResult:
+    """The application whose digits are the digits of ``number`` (one indexed read); two are ambiguous."""
+    key = search_key(number)
+    if not key:
+        return LookupResult(None)
+    rows = conn.execute(select(*_COLUMNS).where(_a.search_key == key).limit(2)).all()
+    if len(rows) > 1:
+        return LookupResult(None, ambiguous=True)
+    return LookupResult(_app(rows[0] if rows else None))
 
 
-def audit_lookup(conn: Connection, caller: str, status: str, details: Mapping[str, str]) -> None:
-    _audit(conn, LOOKUP, caller, {**details, "status": status})
-
-
-def lookup(
-    conn: Connection, number: str, caller: str, max_misses: int, window_s: float, details: Mapping[str, str]
-) -> LookupResult:
-    """Check the caller's limit, find the application, and audit the look-up, in one transaction."""
-    res, status = check(conn, number, caller, max_misses, window_s)
-    audit_lookup(conn, caller, status, details)
-    return res
+def outcome_status(res: LookupResult) -> str:
+    """The ``status`` a look-up's audit row carries (``not_found`` rows are what the limit counts)."""
+    if res.limited:
+        return LIMITED
+    if res.ambiguous:
+        return AMBIGUOUS
+    return res.app.status if res.app is not None else NOT_FOUND
 
 
 def by_phone(conn: Connection, phone: str) -> AppInfo | None:
@@ -120,54 +128,99 @@ def by_phone(conn: Connection, phone: str) -> AppInfo | None:
     return _app(conn.execute(q).first())
 
 
-def record_call(conn: Connection, caller: str, details: Mapping[str, Any]) -> None:
-    _audit(conn, CALL, caller, details)
+class Limited:
+    """Look-ups over a MissLimiter: the caller's turn, the check, the read, the count. Shared by both doors."""
+
+    def __init__(self, limiter: MissLimiter) -> None:
+        self.limiter = limiter
+
+    async def lookup(
+        self, read: Callable[[], Awaitable[LookupResult]], caller: str, max_misses: int, window_s: float
+    ) -> LookupResult:
+        async with self.limiter.turn(caller):
+            if self.limiter.count(caller, window_s) >= max_misses:
+                return LookupResult(None, limited=True)
+            res = await read()
+            if res.app is None and not res.ambiguous:
+                self.limiter.miss(caller)
+            return res
 
 
 # ---- the service: async sessions ---------------------------------------------------------------------------
 class AsyncDirectory:
-    """flow.Directory over the service's ``async_sessionmaker`` (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
+    """flow.Directory over the service's ``async_sessionmaker`` (SQLite via aiosqlite, PostgreSQL via asyncpg).
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    Look-ups only read; audit rows go to an AuditWriter. ``start()`` seeds the limit from the audit log (a
+    look-up before it seeds first), ``close()`` writes the rows still queued: the service calls both."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        flush_interval: float = 0.5,
+        limiter: MissLimiter | None = None,
+    ) -> None:
+        from dialer.ivr.audit import AuditWriter  # asyncio-only module: not part of the classic bundle
+
         self.sessions = sessions
-        bind = sessions.kw.get("bind")
-        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in SQLite's busy
-        # handler with growing back-off (up to 100 ms a turn): at 50 concurrent calls the audit inserts then
-        # queue for over a second, past the flow's deadline. Queuing our writes in-process instead costs a
-        # few milliseconds each. PostgreSQL needs no such thing.
-        self._write_lock: asyncio.Lock | None = (
-            asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
-        )
+        self.limiter = limiter or MissLimiter()
+        self._limited = Limited(self.limiter)
+        self._window_s = 600.0
+        self.audit = AuditWriter(self._write, interval=flush_interval, on_tick=self._sweep)
+        self._seeded = False
+        self._seed_lock = asyncio.Lock()
 
-    async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
+    async def _run(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
         async with self.sessions() as s:
 
             def call(sync: Session) -> T:
                 return fn(sync.connection())
 
-            if write and self._write_lock is not None:
-                async with self._write_lock:
-                    result = await s.run_sync(call)
-                    await s.commit()
-                return result
             result = await s.run_sync(call)
             if write:
                 await s.commit()
             return result
 
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        await self._run(lambda c: write_audit(c, rows), write=True)
+
+    def _sweep(self) -> None:
+        self.limiter.sweep(self._window_s)
+
+    async def start(self, window_s: float) -> None:
+        """Seed the limit with the misses of the last ``window_s`` seconds on record."""
+        async with self._seed_lock:
+            self._window_s = max(self._window_s, window_s)
+            if self._seeded:
+                return
+            misses = await self._run(lambda c: misses_since(c, window_s))
+            self.limiter.seed(misses)
+            self._seeded = True
+            log.info("IVR: look-up limit seeded with %d recent unknown numbers", len(misses))
+
+    async def close(self) -> None:
+        await self.audit.close()
+
+    async def flush(self) -> None:
+        """Write the queued audit rows now (tests, and whoever wants the log current)."""
+        await self.audit.flush()
+
     async def lookup(
         self, number: str, caller: str, *, max_misses: int, window_s: float, details: Mapping[str, str]
     ) -> LookupResult:
-        """Reads first, then a short write for the audit row (the only part that queues on SQLite)."""
-        res, status = await self._run(lambda c: check(c, number, caller, max_misses, window_s), write=False)
-        await self._run(lambda c: audit_lookup(c, caller, status, details), write=True)
+        if not self._seeded:
+            await self.start(window_s)
+        res = await self._limited.lookup(
+            lambda: self._run(lambda c: find(c, number)), caller, max_misses, window_s
+        )
+        self.audit.add(audit_row(LOOKUP, caller, {**details, "status": outcome_status(res)}))
         return res
 
     async def by_phone(self, phone: str) -> AppInfo | None:
-        return await self._run(lambda c: by_phone(c, phone), write=False)
+        return await self._run(lambda c: by_phone(c, phone))
 
     async def record_call(self, caller: str, details: Mapping[str, Any]) -> None:
-        await self._run(lambda c: record_call(c, caller, details), write=True)
+        self.audit.add(audit_row(CALL, caller, details))
 
 
 # ---- the classic AGI script: a sync engine in worker threads --------------------------------------------------
@@ -192,20 +245,29 @@ def make_sync_engine(url: str, timeout_s: float = 2.0) -> Engine:
 
 
 class SyncDirectory:
-    """flow.Directory over a sync engine. Each call runs in a daemon thread: a hung driver can miss the flow's
-    deadline without blocking the script's exit (the caller is already with an operator by then)."""
+    """flow.Directory over a sync engine, for one call of the classic script. Each call runs in a daemon
+    thread: a hung driver can miss the flow's deadline without blocking the script's exit (the caller is
+    already with an operator by then).
+
+    The script lives for one call, so the limit is seeded for this caller at the first look-up (a read, with
+    the look-up itself), counted in memory during the call, and the call's audit rows (look-ups and the
+    outcome) are written together by ``record_call`` at its end."""
 
     def __init__(self, engine: Engine | Callable[[], Engine]) -> None:
         self._engine = engine
+        self.limiter = MissLimiter()
+        self._limited = Limited(self.limiter)
+        self._seeded: set[str] = set()
+        self._pending: list[dict[str, Any]] = []
 
     def _get_engine(self) -> Engine:
         if not isinstance(self._engine, Engine):
             self._engine = self._engine()
         return self._engine
 
-    async def _run(self, fn: Callable[[Connection], T]) -> T:
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
         def work() -> T:
-            with self._get_engine().begin() as conn:
+            with self._get_engine().connect() as conn:
                 return fn(conn)
 
         return await in_thread(work)
@@ -213,10 +275,24 @@ class SyncDirectory:
     async def lookup(
         self, number: str, caller: str, *, max_misses: int, window_s: float, details: Mapping[str, str]
     ) -> LookupResult:
-        return await self._run(lambda c: lookup(c, number, caller, max_misses, window_s, details))
+        if caller not in self._seeded:
+            self.limiter.seed(await self._read(lambda c: misses_since(c, window_s, caller)))
+            self._seeded.add(caller)
+        res = await self._limited.lookup(
+            lambda: self._read(lambda c: find(c, number)), caller, max_misses, window_s
+        )
+        self._pending.append(audit_row(LOOKUP, caller, {**details, "status": outcome_status(res)}))
+        return res
 
     async def by_phone(self, phone: str) -> AppInfo | None:
-        return await self._run(lambda c: by_phone(c, phone))
+        return await self._read(lambda c: by_phone(c, phone))
 
     async def record_call(self, caller: str, details: Mapping[str, Any]) -> None:
-        await self._run(lambda c: record_call(c, caller, details))
+        rows = [*self._pending, audit_row(CALL, caller, details)]
+
+        def work() -> None:
+            with self._get_engine().begin() as conn:
+                write_audit(conn, rows)
+
+        await in_thread(work)
+        self._pending.clear()

@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 WELCOME = "ivr/welcome"
-ENTER_NUMBER = "ivr/enter-number"
+ENTER_NUMBER = "ivr/enter-number"  # "key in the digits of the number" (letters are left out)
+YOU_ENTERED = "ivr/you-entered"  # + the digits keyed
+CONFIRM_NUMBER = "ivr/confirm-number"  # "1 if right, 2 to key it again"
+AMBIGUOUS = "ivr/ambiguous"  # "several applications have this number: an operator"
 OFFER_OWN = "ivr/offer-own"  # "for the application whose number ends in" + digits
 OFFER_OWN_PRESS = "ivr/offer-own-press"  # "press 1, or key in another number"
 INVALID_NUMBER = "ivr/invalid-number"
@@ -38,6 +41,9 @@ SILENCE = "silence/1"  # the "prompt" of a GET DATA that continues digits the ca
 OWN = (
     WELCOME,
     ENTER_NUMBER,
+    YOU_ENTERED,
+    CONFIRM_NUMBER,
+    AMBIGUOUS,
     OFFER_OWN,
     OFFER_OWN_PRESS,
     INVALID_NUMBER,
