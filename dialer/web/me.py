@@ -3,11 +3,11 @@ saving a disposition (which tells the engine, over the bus, that wrap-up may end
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dialer.agents import services as agents
 from dialer.db.models import Agent, AgentPresence, Campaign
@@ -15,19 +15,31 @@ from dialer.dispositions import history
 from dialer.dispositions import services as dispositions
 from dialer.dispositions.history import AttemptRow
 from dialer.dispositions.schemas import DispositionIn, DispositionOut
-from dialer.web import sse
+from dialer.web import i18n, sse
 from dialer.web.agents import AgentOut, PauseIn, agent_out
 from dialer.web.api import AGENT, ANYONE, API, SSE, Call
 from dialer.web.calls import tracker
 from dialer.web.errors import ApiError
-from dialer.web.schemas import IdParam, Page, PageQuery
+from dialer.web.models import User
+from dialer.web.schemas import IdParam, Model, Ok, Page, PageQuery
 
 
 class MeOut(BaseModel):
     username: str
     role: str
     extension: str | None
+    language: str
     agent: AgentOut | None
+
+
+class LanguageIn(Model):
+    language: Literal["ru", "en"]
+
+
+async def _language(call: Call) -> str:
+    async with call.service.sessions() as s:
+        found = (await s.execute(select(User.language).where(User.id == call.user.user_id))).scalar()
+    return i18n.normalise(found)
 
 
 def _ext(call: Call) -> str:
@@ -51,8 +63,32 @@ async def me(call: Call) -> MeOut:
         username=call.user.username,
         role=str(call.user.role),
         extension=call.user.extension,
+        language=await _language(call),
         agent=agent_out(a) if a else None,
     )
+
+
+@API.route(
+    "PUT",
+    "/me/language",
+    summary="My web interface's language (ru or en)",
+    tag="me",
+    roles=ANYONE,
+    body=LanguageIn,
+    response=Ok,
+)
+async def me_language(call: Call) -> Ok:
+    async with call.service.sessions() as s:
+        await s.execute(update(User).where(User.id == call.user.user_id).values(language=call.body.language))
+        await s.commit()
+    return Ok(message=f"language: {call.body.language}")
+
+
+def shown_state(a: Agent) -> dict[str, Any]:
+    """The agent's state as the page shows it: the engine's live state while the agent is ready (a
+    logged-out live state means no engine has seen them yet: their presence then), else their presence."""
+    state = a.state if a.presence == AgentPresence.READY and a.state != "logged_out" else a.presence
+    return {"agent": a.extension, "state": str(state), "pause_reason": a.pause_reason}
 
 
 async def _presence(call: Call, presence: AgentPresence, reason: str | None = None) -> AgentOut:
@@ -124,6 +160,10 @@ async def my_events(call: Call) -> web.StreamResponse:
     up: wrap-up runs, with ``wrapup_seconds``), ``state`` (my agent state), ``saved`` (disposition stored)."""
     ext = _ext(call)
     async with call.service.bus.subscribe() as q, sse.open_stream(call.request) as out:
+        # first the state as it is now: a page that was disconnected may have missed changes
+        a = await _agent(call)
+        if a is not None:
+            await out.send("state", shown_state(a))
         pending = tracker(call.request.app).pending(ext)
         if pending is not None:
             await out.send("call", pending)

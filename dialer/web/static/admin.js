@@ -12,47 +12,50 @@ function campaignRow(c) {
   const fill = el("div", { class: "fill" }); fill.style.width = (100 * c.progress).toFixed(1) + "%";
   const over = c.abandon_rate > c.abandon_cap;
   const buttons = (ACTIONS[c.state] || []).map(a =>
-    el("button", { class: "small", "data-action": a, onclick: () => act(`/campaigns/${encodeURIComponent(c.name)}/${a}`) }, a));
+    el("button", { class: "small", "data-action": a, onclick: () => act(`/campaigns/${encodeURIComponent(c.name)}/${a}`) }, tv("action", a)));
   return el("tr", { "data-campaign": c.name },
-    el("td", {}, c.name, el("div", { class: "muted small" }, c.mode)),
-    el("td", {}, el("span", { class: "state s-" + c.state, "data-field": "state" }, c.state)),
-    el("td", {}, el("div", { class: "bar" }, fill), " ", el("span", { class: "small", "data-field": "progress" }, `${c.contacts_done} / ${c.contacts_total}`)),
-    el("td", { "data-field": "in_flight" }, c.calls_in_flight),
-    el("td", { "data-field": "answered" }, c.answered_today),
-    el("td", { "data-field": "connected" }, c.connected_today),
-    el("td", { "data-field": "abandoned" }, c.abandoned_today),
-    el("td", { class: over ? "over" : "", "data-field": "abandon_rate" }, `${pct(c.abandon_rate)} / ${pct(c.abandon_cap)}`),
-    el("td", { "data-field": "pacing" }, c.dial_level === null ? "–" : c.dial_level.toFixed(2)),
-    el("td", {}, ...buttons));
+    el("td", {}, c.name, el("div", { class: "muted small" }, tv("mode", c.mode))),
+    el("td", {}, el("span", { class: "state s-" + c.state, "data-field": "state", "data-state": c.state }, tv("campaign state", c.state))),
+    el("td", {}, el("div", { class: "bar" }, fill), " ", el("span", { class: "small", "data-field": "progress" }, `${num(c.contacts_done)} / ${num(c.contacts_total)}`)),
+    el("td", { "data-field": "in_flight" }, num(c.calls_in_flight)),
+    el("td", { "data-field": "answered" }, num(c.answered_today)),
+    el("td", { "data-field": "connected" }, num(c.connected_today)),
+    el("td", { "data-field": "abandoned" }, num(c.abandoned_today)),
+    el("td", { class: "rate" + (over ? " over" : ""), "data-field": "abandon_rate" }, `${pct(c.abandon_rate)} / ${pct(c.abandon_cap)}`),
+    el("td", { "data-field": "pacing" }, c.dial_level === null ? "–" : num(c.dial_level, 2)),
+    el("td", { class: "actions" }, ...buttons));
 }
+
+// a reason the agent picked from the list is translated; one typed or written by the engine is shown as it is
+function pauseReason(r) { return tp("pause", r) !== r ? tp("pause", r) : tr(r); }
 
 function agentRow(a) {
   const acts = [];
-  if (a.presence !== "paused" && a.presence !== "logged_out") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/pause`) }, "pause"));
-  if (a.presence === "paused") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/unpause`) }, "unpause"));
-  if (a.presence !== "logged_out") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/logout`) }, "log out"));
+  if (a.presence !== "paused" && a.presence !== "logged_out") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/pause`) }, t("pause")));
+  if (a.presence === "paused") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/unpause`) }, t("unpause")));
+  if (a.presence !== "logged_out") acts.push(el("button", { class: "small", onclick: () => act(`/agents/${a.extension}/logout`) }, t("log out")));
   return el("tr", { "data-agent": a.extension },
     el("td", {}, a.extension), el("td", {}, a.name),
-    el("td", {}, el("span", { class: "state s-" + a.state }, a.state), a.pause_reason ? el("span", { class: "muted small" }, " " + a.pause_reason) : null),
-    el("td", { class: "small" }, fmtTime(a.since)), el("td", {}, ...acts));
+    el("td", {}, el("span", { class: "state s-" + a.state, "data-state": a.state }, tv("agent state", a.state)), a.pause_reason ? el("span", { class: "muted small" }, " " + pauseReason(a.pause_reason)) : null),
+    el("td", { class: "small", "data-field": "since" }, fmtTime(a.since)), el("td", { class: "actions" }, ...acts));
 }
 
 function render(d) {
   const sum = (k) => d.campaigns.reduce((a, c) => a + c[k], 0);
   const answered = sum("answered_today"), abandoned = sum("abandoned_today");
-  document.getElementById("t-inflight").textContent = d.calls_in_flight;
-  document.getElementById("t-answered").textContent = answered;
-  document.getElementById("t-connected").textContent = sum("connected_today");
-  document.getElementById("t-abandoned").textContent = abandoned;
+  document.getElementById("t-inflight").textContent = num(d.calls_in_flight);
+  document.getElementById("t-answered").textContent = num(answered);
+  document.getElementById("t-connected").textContent = num(sum("connected_today"));
+  document.getElementById("t-abandoned").textContent = num(abandoned);
   const cap = d.campaigns.length ? Math.min(...d.campaigns.map(c => c.abandon_cap)) : 0.03;
   const rate = answered ? abandoned / answered : 0;
-  const t = document.getElementById("t-abandon-rate");
-  t.textContent = `${pct(rate)} / ${pct(cap)}`; t.classList.toggle("over", rate > cap);
-  document.getElementById("t-agents").textContent = Object.entries(d.agents_by_state).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
-  document.getElementById("t-ami").textContent = d.ami;
+  const rateEl = document.getElementById("t-abandon-rate");
+  rateEl.textContent = `${pct(rate)} / ${pct(cap)}`; rateEl.classList.toggle("over", rate > cap);
+  document.getElementById("t-agents").textContent = Object.entries(d.agents_by_state).map(([k, v]) => `${tv("agent state", k)} ${num(v)}`).join(", ") || t("none");
+  document.getElementById("t-ami").textContent = tv("link", d.ami);
   document.querySelector("#campaigns tbody").replaceChildren(...d.campaigns.map(campaignRow));
   document.querySelector("#agents tbody").replaceChildren(...d.agents.map(agentRow));
-  document.getElementById("live-status").textContent = "live, updated " + new Date(d.at).toLocaleTimeString();
+  const ls = document.getElementById("live-status"); ls.dataset.state = "open"; ls.textContent = t("live, updated {time}", { time: fmtClock(d.at) });
 }
 
 async function refreshNow() { try { render(await api("GET", "/dashboard")); } catch (e) { showError("action-error", e); } }
@@ -65,7 +68,7 @@ async function refreshChart() {
 function live() {
   const src = new EventSource("/api/v1/dashboard/events");
   src.addEventListener("dashboard", (ev) => render(JSON.parse(ev.data)));
-  src.onerror = () => { document.getElementById("live-status").textContent = "reconnecting…"; };
+  src.onerror = () => { const ls = document.getElementById("live-status"); ls.dataset.state = "closed"; ls.textContent = t("reconnecting…"); };
 }
 
 document.getElementById("new-campaign").addEventListener("submit", async (ev) => {

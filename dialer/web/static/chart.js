@@ -14,8 +14,8 @@ function drawHourly(container, legend, report) {
   for (let i = 0; i <= 4; i++) {
     const y = (H - padB) - (H - padB - 8) * i / 4;
     svg.append(svgEl("line", { x1: padL, x2: W, y1: y, y2: y, stroke: "#eaeef2" }));
-    const t = svgEl("text", { x: padL - 4, y: y + 4, "text-anchor": "end", "font-size": 10, fill: "#66727f" });
-    t.textContent = Math.round(max * i / 4); svg.append(t);
+    const label = svgEl("text", { x: padL - 4, y: y + 4, "text-anchor": "end", "font-size": 10, fill: "#66727f" });
+    label.textContent = Math.round(max * i / 4); svg.append(label);
   }
   report.hours.forEach((h, i) => {
     let y = H - padB;
@@ -23,12 +23,12 @@ function drawHourly(container, legend, report) {
       const n = h.outcomes[o] || 0; if (!n) continue;
       const hgt = (H - padB - 8) * n / max; y -= hgt;
       const r = svgEl("rect", { x: padL + i * bw + 2, y, width: bw - 4, height: hgt, fill: OUTCOME_COLORS[o] || "#1f6feb" });
-      const title = svgEl("title", {}); title.textContent = `${h.hour}:00 ${o}: ${n}`; r.append(title); svg.append(r);
+      const title = svgEl("title", {}); title.textContent = `${h.hour}:00 ${tv("outcome", o)}: ${num(n)}`; r.append(title); svg.append(r);
     }
-    if (i % 3 === 0) { const t = svgEl("text", { x: padL + i * bw + bw / 2, y: H - 4, "text-anchor": "middle", "font-size": 10, fill: "#66727f" }); t.textContent = h.hour; svg.append(t); }
+    if (i % 3 === 0) { const hl = svgEl("text", { x: padL + i * bw + bw / 2, y: H - 4, "text-anchor": "middle", "font-size": 10, fill: "#66727f" }); hl.textContent = h.hour; svg.append(hl); }
   });
   container.replaceChildren(svg);
   legend.replaceChildren(...report.outcomes.map(o => {
-    const i = el("i"); i.style.background = OUTCOME_COLORS[o] || "#1f6feb"; return el("span", {}, i, o); }));
-  if (!report.outcomes.length) legend.replaceChildren(el("span", { class: "muted" }, "no calls yet today"));
+    const i = el("i"); i.style.background = OUTCOME_COLORS[o] || "#1f6feb"; return el("span", {}, i, tv("outcome", o)); }));
+  if (!report.outcomes.length) legend.replaceChildren(el("span", { class: "muted" }, t("no calls yet today")));
 }

@@ -3,16 +3,18 @@
 let job = null, rejectedPage = 0;
 
 function figures(j) {
-  return `${j.state} — ${j.percent.toFixed(1)}% of ${(j.bytes_total / 1048576).toFixed(1)} MB; ${j.total_rows} rows, ` +
-    `${j.accepted} accepted, ${j.rejected} rejected` + (j.dnc ? `, ${j.dnc} on the do-not-call list` : "") +
-    (j.error ? ` — ${j.error}` : "");
+  return t("{state} — {percent} of {size} MB; {rows} rows, {accepted} accepted, {rejected} rejected", {
+    state: tv("import state", j.state), percent: pct(j.percent / 100), size: num(j.bytes_total / 1048576, 1),
+    rows: num(j.total_rows), accepted: num(j.accepted), rejected: num(j.rejected) }) +
+    (j.dnc ? t(", {n} on the do-not-call list", { n: num(j.dnc) }) : "") + (j.error ? ` — ${tr(j.error)}` : "");
 }
+function kindText(j) { return tv("import kind", j.kind) + (j.target ? " → " + j.target : ""); }
 
 async function moreRejected() {
   rejectedPage += 1;
   const page = await api("GET", `/imports/${job.id}/rejected?page=${rejectedPage}&per_page=100`);
   const body = document.querySelector("#rejected tbody");
-  body.append(...page.items.map(r => el("tr", {}, el("td", {}, r.line), el("td", {}, r.reason))));
+  body.append(...page.items.map(r => el("tr", {}, el("td", {}, r.line), el("td", {}, tr(r.reason)))));
   document.getElementById("rejected-more").hidden = rejectedPage * 100 >= page.total;
 }
 
@@ -21,7 +23,7 @@ function follow(j) {
   document.getElementById("job").hidden = false;
   document.getElementById("job-report").hidden = true;
   document.querySelector("#rejected tbody").replaceChildren();
-  document.getElementById("job-title").textContent = `${j.kind}${j.target ? " → " + j.target : ""}: ${j.filename}`;
+  document.getElementById("job-title").textContent = `${kindText(j)}: ${j.filename}`;
   const show = (x) => {
     document.getElementById("job-bar").style.width = x.percent + "%";
     document.getElementById("job-figures").textContent = figures(x);
@@ -54,8 +56,8 @@ async function loadCampaigns() {
 async function loadJobs() {
   const list = await api("GET", "/imports");
   document.querySelector("#jobs tbody").replaceChildren(...list.items.map(j => el("tr", {},
-    el("td", {}, fmtTime(j.started_at)), el("td", {}, j.kind + (j.target ? " → " + j.target : "")), el("td", {}, j.filename),
-    el("td", {}, j.state), el("td", {}, j.total_rows), el("td", {}, j.accepted), el("td", {}, j.rejected))));
+    el("td", {}, fmtTime(j.started_at)), el("td", {}, kindText(j)), el("td", {}, j.filename),
+    el("td", {}, tv("import state", j.state)), el("td", {}, num(j.total_rows)), el("td", {}, num(j.accepted)), el("td", {}, num(j.rejected)))));
 }
 
 document.getElementById("applications-form").addEventListener("submit", (ev) => { ev.preventDefault(); upload(ev.target, "/applications/import"); });
