@@ -21,7 +21,7 @@ from sqlalchemy import exists, func, or_, select
 from dialer.campaigns import services
 from dialer.campaigns.schemas import CampaignStatus
 from dialer.campaigns.waiting import Facts, LinkFact, explain
-from dialer.config import split_bind
+from dialer.config import Settings, split_bind
 from dialer.db.models import (
     Agent,
     AgentCampaign,
@@ -118,6 +118,14 @@ async def probe_service(bind: str, timeout: float = 1.0) -> EngineFacts:
     return LinkOnly(str(health.get("ami", "down")))
 
 
+def default_window(settings: Settings) -> dict[str, Any]:
+    """The service's calling window (config ``calling_window``), used by campaigns without their own."""
+    return {
+        "hours": dict(settings.calling_window.hours),
+        "holidays": [d.isoformat() for d in settings.calling_window.holidays],
+    }
+
+
 def window_of(camp: Campaign, default_window: Mapping[str, Any]) -> CallingWindow:
     """The campaign's calling window, as the engine builds it (an empty window is the service default)."""
     win = camp.window or default_window
@@ -158,12 +166,16 @@ async def _facts(
     cap = live.cap_reached if live is not None else None
     if cap is None:  # the engine has not said: the day's figures from the database
         cap = st.answered_today > 0 and st.abandon_rate_today >= st.abandon_cap
+    on_duty = int(presence.get(AgentPresence.READY, 0))
+    level = live.dial_level if live is not None else None
+    if level is None and on_duty:  # the engine's definition, from the database: lines per agent on duty
+        level = st.calls_in_flight / on_duty
     return Facts(
         now=now,
         mode=camp.pacing_mode,
         window=window_of(camp, default_window),
         timezone=camp.timezone,
-        agents_on_duty=int(presence.get(AgentPresence.READY, 0)),
+        agents_on_duty=on_duty,
         agents_paused=int(presence.get(AgentPresence.PAUSED, 0)),
         callable_contacts=int(callable_),
         next_due=next_due,
@@ -172,7 +184,7 @@ async def _facts(
         cap_reached=cap,
         abandon_rate=st.abandon_rate_today,
         abandon_cap=st.abandon_cap,
-        dial_level=live.dial_level if live is not None else None,
+        dial_level=level,
     )
 
 

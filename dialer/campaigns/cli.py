@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dialer.agents import services as agents
-from dialer.campaigns import services
-from dialer.campaigns.schemas import CampaignSpec
-from dialer.config import Settings, load_settings
+from dialer.campaigns import activity, services
+from dialer.campaigns.schemas import DEFAULT_RETRY_DELAYS, CampaignSpec, CampaignStatus
+from dialer.config import WEEKDAYS, Settings, load_settings
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import AgentPresence
@@ -69,22 +69,180 @@ def _print_report(report: Any, path: Path) -> None:
         print(f"  ... and {len(report.rejected) - 200} more")
 
 
+DAY_GROUPS = {"daily": WEEKDAYS, "all": WEEKDAYS, "weekdays": WEEKDAYS[:5], "weekend": WEEKDAYS[5:]}
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_days(days: str) -> list[str]:
+    """'mon', 'mon-fri', 'sat,sun', 'weekdays', 'weekend', 'daily' -> weekday keys."""
+    out: list[str] = []
+    for part in days.strip().lower().split(","):
+        first, dash, last = part.strip().partition("-")
+        if part in DAY_GROUPS:
+            out.extend(DAY_GROUPS[part])
+        elif (
+            dash and first in WEEKDAYS and last in WEEKDAYS and WEEKDAYS.index(first) <= WEEKDAYS.index(last)
+        ):
+            out.extend(WEEKDAYS[WEEKDAYS.index(first) : WEEKDAYS.index(last) + 1])
+        elif part in WEEKDAYS:
+            out.append(part)
+        else:
+            raise services.CampaignError(
+                f"--window: unknown days {part!r}; use mon..sun, a range (mon-fri), a list (sat,sun), "
+                "weekdays, weekend or daily",
+                field="window",
+            )
+    return out
+
+
+def parse_window(items: list[str]) -> dict[str, str]:
+    """``--window DAYS=HH:MM-HH:MM|closed`` (repeatable) -> weekday -> hours. The hours themselves are
+    checked by WindowSpec, the validator the API uses."""
+    hours: dict[str, str] = {}
+    for item in items:
+        days, sep, spec = item.partition("=")
+        if not sep or not spec.strip():
+            raise services.CampaignError(
+                f"--window {item!r}: expected DAYS=HH:MM-HH:MM or DAYS=closed (mon-fri=09:00-19:00)",
+                field="window",
+            )
+        for day in parse_days(days):
+            hours[day] = spec.strip()
+    return hours
+
+
+def parse_delay(text: str) -> int:
+    """'600', '600s', '10m', '1h' -> seconds."""
+    t = text.strip().lower()
+    unit = UNITS.get(t[-1:], 0)
+    number = t[:-1] if unit else t
+    if not number.isdigit():
+        raise ValueError(f"expected seconds or a number with s, m, h or d, got {text!r}")
+    return int(number) * (unit or 1)
+
+
+def parse_retries(items: list[str]) -> dict[str, int]:
+    """``--retry OUTCOME=DELAY`` (repeatable). Outcomes and the minimum are CampaignSpec's checks."""
+    out: dict[str, int] = {}
+    for item in items:
+        outcome, sep, delay = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError("expected OUTCOME=DELAY (busy=10m)")
+            out[outcome.strip().lower()] = parse_delay(delay)
+        except ValueError as e:
+            raise services.CampaignError(f"--retry {item!r}: {e}", field="retry_delays") from None
+    return out
+
+
+def _span(s: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def describe_window(window: dict[str, Any]) -> str:
+    """'mon-fri 09:00-19:00, sat-sun closed; holidays 2027-01-01'. Runs of days with the same hours join."""
+    hours = window.get("hours") or {}
+    runs: list[tuple[str, str, str]] = []
+    for day in WEEKDAYS:
+        spec = str(hours.get(day, "closed")).strip().lower()
+        if runs and runs[-1][2] == spec:
+            runs[-1] = (runs[-1][0], day, spec)
+        else:
+            runs.append((day, day, spec))
+    return ", ".join((a if a == b else f"{a}-{b}") + f" {spec}" for a, b, spec in runs)
+
+
+def describe(camp: Any, default_window: dict[str, Any]) -> list[str]:
+    """The calling window, its time zone, holidays and retry delays, as `status`, `create` and `edit` show."""
+    own = bool(camp.window)
+    window = camp.window if own else default_window
+    holidays = ", ".join(str(d) for d in window.get("holidays") or []) or "none"
+    delays = {**DEFAULT_RETRY_DELAYS, **(camp.retry_delays or {})}
+    return [
+        f"  window: {describe_window(window)}, {camp.timezone} time{'' if own else ' (the service default)'}",
+        f"  holidays: {holidays}",
+        "  retries: " + ", ".join(f"{k} after {_span(int(v))}" for k, v in delays.items()),
+    ]
+
+
+def _percent(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _hm(seconds: float) -> str:
+    m = int(seconds // 60)
+    return f"{m // 60}h{m % 60:02d}m"
+
+
+def print_status(st: CampaignStatus, settings_lines: list[str]) -> None:
+    print(f"{st.name}: {st.state} ({st.mode}), {st.contacts_total} contacts, {st.progress:.0%} finished")
+    if st.activity is not None:
+        print(f"  now: {st.activity.text}")
+    print("  contacts: " + ", ".join(f"{k} {v}" for k, v in sorted(st.contacts_by_state.items())))
+    print(
+        "  attempts: " + (", ".join(f"{k} {v}" for k, v in sorted(st.attempts_by_outcome.items())) or "none")
+    )
+    line = (
+        f"  in flight {st.calls_in_flight}; today answered {st.answered_today}, abandoned "
+        f"{st.abandoned_today} ({st.abandon_rate_today:.1%} of answered; cap {st.abandon_cap:.0%})"
+    )
+    occ = st.occupancy
+    print(line)
+    if occ is not None:
+        print(
+            f"  occupancy today {_percent(occ.today)} (talk {_hm(occ.talk_seconds_today)} of "
+            f"{_hm(occ.logged_in_seconds_today)} logged in); now {occ.talking_now} of {occ.logged_in_now} "
+            "agents logged in are talking"
+        )
+    for s in settings_lines:
+        print(s)
+
+
+def _spec_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, named as CampaignSpec names them."""
+    out: dict[str, Any] = {}
+    for key in ("mode", "max_attempts", "ratio", "weight", "abandon_cap", "wrapup_seconds", "ring_timeout"):
+        if getattr(args, key, None) is not None:
+            out[key] = getattr(args, key)
+    if getattr(args, "amd", None) is not None:
+        out["amd"] = args.amd
+    if getattr(args, "caller_id", None) is not None:
+        out["caller_id"] = args.caller_id
+    if args.timezone is not None:
+        out["timezone"] = args.timezone
+    return out
+
+
+def _window_change(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any] | None:
+    """The new window, or None when no window option was given. Days not named keep ``base``'s hours."""
+    if not (args.window or args.holiday or getattr(args, "clear_holidays", False)):
+        return None
+    holidays = [] if getattr(args, "clear_holidays", False) else list(base.get("holidays") or [])
+    holidays += [h for h in args.holiday if h not in holidays]
+    return {"hours": {**(base.get("hours") or {}), **parse_window(args.window)}, "holidays": holidays}
+
+
 async def _campaign(args: argparse.Namespace, settings: Settings, sessions: services.Sessions) -> int:
     region = settings.outbound.default_region
+    default = activity.default_window(settings)
     if args.campaign_cmd == "create":
-        spec_args: dict[str, Any] = {"name": args.name, "mode": args.mode, "max_attempts": args.max_attempts}
-        for key in ("ratio", "weight", "abandon_cap", "wrapup_seconds", "ring_timeout"):
-            if getattr(args, key) is not None:
-                spec_args[key] = getattr(args, key)
-        if args.amd:
-            spec_args["amd"] = True
-        spec = CampaignSpec(**spec_args)
+        spec_args = {"name": args.name, **_spec_args(args)}
+        window = _window_change(args, default)
+        if window is not None:
+            spec_args["window"] = window
+        if args.retry:
+            spec_args["retry_delays"] = parse_retries(args.retry)
+        spec = CampaignSpec(**spec_args)  # the API's validators: one definition of each setting
         if args.contacts is not None and not args.contacts.is_file():
             raise services.CampaignError(f"contacts file {args.contacts} not found", field="contacts")
-        await services.create_campaign(
+        camp = await services.create_campaign(
             sessions, spec, actor=ACTOR, default_tz=settings.timezone, default_caller_id=settings.caller_id
         )
         print(f"campaign {spec.name!r} created ({spec.mode}, up to {spec.max_attempts} attempts per contact)")
+        print("\n".join(describe(camp, default)))
         if args.contacts is not None:
             with open(args.contacts, "rb") as f:
                 report = await services.import_contacts(sessions, spec.name, f, actor=ACTOR, region=region)
@@ -99,23 +257,32 @@ async def _campaign(args: argparse.Namespace, settings: Settings, sessions: serv
         camp = await services.change_state(sessions, args.name, args.campaign_cmd, actor=ACTOR)
         print(f"campaign {camp.name!r} is {camp.state}")
         return 0
+    if args.campaign_cmd == "edit":
+        async with sessions() as s:
+            current = await services.get_campaign(s, args.name)
+        changes = _spec_args(args)
+        if args.rename is not None:
+            changes["name"] = args.rename
+        window = _window_change(args, current.window or default)
+        if window is not None:
+            changes["window"] = window
+        if args.retry:
+            changes["retry_delays"] = {**current.retry_delays, **parse_retries(args.retry)}
+        if not changes:
+            raise services.CampaignError("nothing to change: give at least one setting (see --help)")
+        camp = await services.edit_campaign(sessions, args.name, changes, actor=ACTOR)
+        print(f"campaign {camp.name!r} changed: {', '.join(sorted(changes))}")
+        print("\n".join(describe(camp, default)))
+        return 0
     if args.campaign_cmd == "status":
-        st = await services.campaign_status(sessions, args.name)
+        engine = await activity.probe_service(settings.http.bind)
+        st = await activity.campaign_status(sessions, args.name, engine=engine, default_window=default)
         if args.json:
             print(st.model_dump_json(indent=2))
         else:
-            print(
-                f"{st.name}: {st.state} ({st.mode}), {st.contacts_total} contacts, {st.progress:.0%} finished"
-            )
-            print("  contacts: " + ", ".join(f"{k} {v}" for k, v in sorted(st.contacts_by_state.items())))
-            print(
-                "  attempts: "
-                + (", ".join(f"{k} {v}" for k, v in sorted(st.attempts_by_outcome.items())) or "none")
-            )
-            print(
-                f"  in flight {st.calls_in_flight}; today answered {st.answered_today}, abandoned "
-                f"{st.abandoned_today} ({st.abandon_rate_today:.1%} of answered; cap {st.abandon_cap:.0%})"
-            )
+            async with sessions() as s:
+                camp = await services.get_campaign(s, args.name)
+            print_status(st, describe(camp, default))
         return 0
     if args.campaign_cmd == "list":
         camps = await services.list_campaigns(sessions)
@@ -199,6 +366,53 @@ def cmd_dnc(args: argparse.Namespace) -> int:
         return _fail(e)
 
 
+def _settings_options(x: argparse.ArgumentParser, *, edit: bool) -> None:
+    """The same options for create and edit; on edit nothing has a default (unset = unchanged)."""
+    x.add_argument(
+        "--mode", choices=["progressive", "ratio", "predictive"], default=None if edit else "predictive"
+    )
+    x.add_argument("--max-attempts", type=int, default=None if edit else 3)
+    x.add_argument("--ratio", type=float, help="calls per free agent (ratio mode, 1..5)")
+    x.add_argument("--weight", type=int, help="share of agents when campaigns run at once (default 1)")
+    x.add_argument(
+        "--abandon-cap", type=float, help="abandoned / answered per day (default 0.03, at most 0.05)"
+    )
+    x.add_argument("--wrapup-seconds", type=int, help="after-call time before the next call (default 15)")
+    x.add_argument("--ring-timeout", type=int, help="seconds to ring (15..120, default 30)")
+    x.add_argument("--caller-id", help="number presented (default: the service's caller_id)")
+    if edit:
+        x.add_argument("--amd", action=argparse.BooleanOptionalAction, help="answering-machine detection")
+    else:
+        x.add_argument("--amd", action="store_true", default=None, help="answering-machine detection")
+    x.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone of the calling window, e.g. Asia/Novosibirsk (default: the service's timezone)",
+    )
+    x.add_argument(
+        "--window",
+        action="append",
+        default=[],
+        metavar="DAYS=HOURS",
+        help="calling hours for some weekdays, repeatable: mon-fri=09:00-19:00, sat=10:00-16:00, sun=closed "
+        "(DAYS: mon..sun, a range, a list, weekdays, weekend, daily; days not named keep "
+        + ("their hours)" if edit else "the service's hours)"),
+    )
+    x.add_argument(
+        "--holiday", action="append", default=[], metavar="YYYY-MM-DD", help="no calls that day (repeatable)"
+    )
+    if edit:
+        x.add_argument("--clear-holidays", action="store_true", help="forget the holidays set before")
+    x.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="OUTCOME=DELAY",
+        help="wait before calling again after an outcome, repeatable: busy=10m, noanswer=1h "
+        f"(outcomes: {', '.join(DEFAULT_RETRY_DELAYS)}; at least 60 s)",
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "campaign", help="create, load, start, pause, resume, stop campaigns; show their status"
@@ -207,14 +421,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     x = cs.add_parser("create", help="create a campaign (as a draft), optionally loading a contacts CSV")
     x.add_argument("name")
     x.add_argument("--contacts", type=Path, help="CSV with a header naming phone, application_number, name")
-    x.add_argument("--mode", choices=["progressive", "ratio", "predictive"], default="predictive")
-    x.add_argument("--max-attempts", type=int, default=3)
-    x.add_argument("--ratio", type=float, help="calls per free agent (ratio mode)")
-    x.add_argument("--weight", type=int, help="share of agents when campaigns run at once (default 1)")
-    x.add_argument("--abandon-cap", type=float, help="abandoned / answered per day (default 0.03)")
-    x.add_argument("--wrapup-seconds", type=int, help="after-call time before the next call (default 15)")
-    x.add_argument("--ring-timeout", type=int, help="seconds to ring (15..120, default 30)")
-    x.add_argument("--amd", action="store_true", help="answering-machine detection")
+    _settings_options(x, edit=False)
+    x = cs.add_parser("edit", help="change a draft or paused campaign's settings (only those given)")
+    x.add_argument("name")
+    x.add_argument("--rename", metavar="NEW_NAME", help="a new name")
+    _settings_options(x, edit=True)
     x = cs.add_parser("import", help="add contacts from a CSV to a campaign")
     x.add_argument("name")
     x.add_argument("contacts", type=Path)

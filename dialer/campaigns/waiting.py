@@ -30,13 +30,51 @@ ActivityCode = Literal[
 ]
 
 
+# The sentences, as templates: the API sends the template and its values beside the English text, so a
+# page can show them in the user's language (the templates are the msgids of the web's gettext catalogue).
+TEMPLATES = {
+    "no_service": "waiting: the dialer service is not running",
+    "link_down": "waiting: AMI link down (no calls until Asterisk is back)",
+    "reconciling": "waiting: AMI link back, checking calls with Asterisk before dialling",
+    "window_never": "waiting: the calling window never opens",
+    "window_closed": "waiting: window opens at {at} ({tz})",
+    "finishing": "finishing: no contact left to call",
+    "finishing_in_flight": "finishing: no contact left to call, {calls} call(s) in flight",
+    "retry_wait": "waiting: all contacts are waiting for their retry time; the next is due at {at} ({tz})",
+    "no_agents": "waiting: no agent is ready",
+    "no_agents_paused": "waiting: no agent is ready ({paused} paused)",
+    "capped_predictive": "abandon cap reached ({rate} of {cap}): dialling one line per free agent until it falls",
+    "capped": "abandon cap reached ({rate} of {cap}); dialling {level} lines per agent on duty ({mode})",
+    "capped_plain": "abandon cap reached ({rate} of {cap}); dialling ({mode})",
+    "dialling": "dialling {level} lines per agent on duty ({mode})",
+    "dialling_plain": "dialling ({mode})",
+}
+
+
 class Activity(BaseModel):
-    """What a running campaign is doing now. ``until`` is when the wait ends, when that is known."""
+    """What a running campaign is doing now. ``until`` is when the wait ends, when that is known;
+    ``text`` is ``template`` filled with ``params``."""
 
     code: ActivityCode
     dialling: bool
     text: str
+    template: str
+    params: dict[str, str | int | float]
     until: datetime | None = None
+
+
+def _activity(
+    code: ActivityCode, key: str, *, until: datetime | None = None, **params: str | int | float
+) -> Activity:
+    template = TEMPLATES[key]
+    return Activity(
+        code=code,
+        dialling=code in ("dialling", "capped"),
+        text=template.format(**params),
+        template=template,
+        params=params,
+        until=until,
+    )
 
 
 @dataclass(frozen=True)
@@ -69,56 +107,38 @@ def explain(f: Facts) -> Activity:
     """The one reason that matters most, in this order: the link (nothing moves without it), the window,
     contacts left, retry times, agents, then the abandon cap and the pacing level."""
     if f.link == "unknown":
-        return Activity(code="no_service", dialling=False, text="waiting: the dialer service is not running")
+        return _activity("no_service", "no_service")
     if f.link == "down":
-        return Activity(
-            code="link_down", dialling=False, text="waiting: AMI link down (no calls until Asterisk is back)"
-        )
+        return _activity("link_down", "link_down")
     if f.link == "reconciling":
-        return Activity(
-            code="link_down",
-            dialling=False,
-            text="waiting: AMI link back, checking calls with Asterisk before dialling",
-        )
-    zone = f"({f.timezone})"
+        return _activity("link_down", "reconciling")
     if not f.window.is_open(f.now):
         opens = f.window.next_open(f.now)
         if opens is None:
-            return Activity(
-                code="window_closed", dialling=False, text="waiting: the calling window never opens"
-            )
-        return Activity(
-            code="window_closed",
-            dialling=False,
-            text=f"waiting: window opens at {_at(opens, f.now, f.window)} {zone}",
-            until=opens,
+            return _activity("window_closed", "window_never")
+        return _activity(
+            "window_closed", "window_closed", until=opens, at=_at(opens, f.now, f.window), tz=f.timezone
         )
     if f.callable_contacts == 0:
-        text = "finishing: no contact left to call" + (
-            f", {f.calls_in_flight} call(s) in flight" if f.calls_in_flight else ""
-        )
-        return Activity(code="finishing", dialling=False, text=text)
+        if f.calls_in_flight:
+            return _activity("finishing", "finishing_in_flight", calls=f.calls_in_flight)
+        return _activity("finishing", "finishing")
     if f.next_due is not None and f.next_due > f.now:
-        return Activity(
-            code="retry_wait",
-            dialling=False,
-            text=(
-                "waiting: all contacts are waiting for their retry time; the next is due at "
-                f"{_at(f.next_due, f.now, f.window)} {zone}"
-            ),
-            until=f.next_due,
+        return _activity(
+            "retry_wait", "retry_wait", until=f.next_due, at=_at(f.next_due, f.now, f.window), tz=f.timezone
         )
     if f.agents_on_duty == 0:
-        paused = f" ({f.agents_paused} paused)" if f.agents_paused else ""
-        return Activity(code="no_agents", dialling=False, text=f"waiting: no agent is ready{paused}")
-    level = f"{f.dial_level:.1f} lines per agent on duty" if f.dial_level else None
+        if f.agents_paused:
+            return _activity("no_agents", "no_agents_paused", paused=f.agents_paused)
+        return _activity("no_agents", "no_agents")
+    level = f"{f.dial_level:.1f}" if f.dial_level else None
     if f.cap_reached:
-        rate = f"abandon cap reached ({f.abandon_rate:.1%} of {f.abandon_cap:.0%})"
+        rate, cap = f"{f.abandon_rate:.1%}", f"{f.abandon_cap:.0%}"
         if f.mode == "predictive":
-            return Activity(
-                code="capped", dialling=True, text=f"{rate}: dialling one line per free agent until it falls"
-            )
-        return Activity(code="capped", dialling=True, text=f"{rate}; dialling {level or f.mode} ({f.mode})")
-    return Activity(
-        code="dialling", dialling=True, text=f"dialling {level} ({f.mode})" if level else "dialling"
-    )
+            return _activity("capped", "capped_predictive", rate=rate, cap=cap)
+        if level is None:
+            return _activity("capped", "capped_plain", rate=rate, cap=cap, mode=f.mode)
+        return _activity("capped", "capped", rate=rate, cap=cap, level=level, mode=f.mode)
+    if level is None:
+        return _activity("dialling", "dialling_plain", mode=f.mode)
+    return _activity("dialling", "dialling", level=level, mode=f.mode)

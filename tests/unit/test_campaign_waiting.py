@@ -111,6 +111,13 @@ def test_abandon_cap_reached_predictive_falls_back_to_one_line_per_free_agent() 
     assert b.text == "abandon cap reached (3.4% of 3%); dialling 2.0 lines per agent on duty (ratio)"
 
 
+def test_the_page_gets_a_template_and_its_values_to_translate() -> None:
+    a = explain(facts(now=datetime(2025, 12, 2, 4, 30, tzinfo=UTC)))
+    assert a.template == "waiting: window opens at {at} ({tz})"
+    assert a.params == {"at": "09:00", "tz": "Europe/Moscow"}
+    assert a.template.format(**a.params) == a.text
+
+
 def test_nothing_left_to_call() -> None:
     assert explain(facts(callable_contacts=0, next_due=None)).text == (
         "finishing: no contact left to call, 3 call(s) in flight"
