@@ -43,6 +43,12 @@ async def identify(request: web.Request, service: Service) -> Identity | None:
     return identity
 
 
+def cached_identity(request: web.Request) -> Identity | None:
+    """Who this request was identified as (``identify`` ran earlier in the request), or None."""
+    found = request.get(_IDENTITY)
+    return found if isinstance(found, Identity) else None
+
+
 def csrf_ok(request: web.Request, identity: Identity) -> bool:
     """True when the request needs no CSRF token or carries the right one."""
     if identity.csrf_token is None or request.method in SAFE_METHODS:

@@ -19,6 +19,7 @@ from dialer.web import (  # noqa: F401  (importing a module registers its routes
     imports,
     jobs,
     me,
+    offices,
     pages,
     reports,
     session,
@@ -46,9 +47,9 @@ def setup(service: Service) -> None:
         await asyncio.get_running_loop().run_in_executor(HASHER, dummy_hash)
 
     app.on_startup.append(warm_dummy_hash)
-    sse.install(app)
+    sse.install(app, service.sessions)
     jobs.install(app)
     calls.install(app, service.bus)
-    dashboard.install(app)
+    dashboard.install(app, service)
     API.mount(app, service)
     pages.add_routes(app, service)

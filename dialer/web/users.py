@@ -37,6 +37,7 @@ class Identity:
     extension: str | None
     csrf_token: str | None  # None for bearer tokens: scripts are not exposed to CSRF
     session_id: str | None = None
+    token_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -137,11 +138,13 @@ async def list_users(sessions: Sessions) -> list[tuple[User, str | None]]:
         return [(u, ext) for u, ext in rows.tuples()]
 
 
-async def identity_for(s: AsyncSession, user: User, csrf: str | None, sid: str | None) -> Identity:
+async def identity_for(
+    s: AsyncSession, user: User, csrf: str | None, sid: str | None, token_id: int | None = None
+) -> Identity:
     ext = None
     if user.agent_id is not None:
         ext = (await s.execute(select(Agent.extension).where(Agent.id == user.agent_id))).scalar_one_or_none()
-    return Identity(user.id, user.username, Role(user.role), user.agent_id, ext, csrf, sid)
+    return Identity(user.id, user.username, Role(user.role), user.agent_id, ext, csrf, sid, token_id)
 
 
 async def authenticate(sessions: Sessions, username: str, password: str) -> User | None:
@@ -284,4 +287,34 @@ async def resolve_token(sessions: Sessions, token: str, now: datetime | None = N
         if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
             row.last_used_at = now
             await s.commit()
-        return await identity_for(s, user, None, None)
+        return await identity_for(s, user, None, None, row.id)
+
+
+async def still_valid(
+    sessions: Sessions, session_ids: set[str], token_ids: set[int], now: datetime | None = None
+) -> tuple[set[str], set[int]]:
+    """Which of these sessions and tokens still let their user in (the same rules as resolve_session and
+    resolve_token), in one query each: what open event streams are re-checked with."""
+    now = now or utcnow()
+    good_sessions: set[str] = set()
+    good_tokens: set[int] = set()
+    async with sessions() as s:
+        if session_ids:
+            rows = await s.execute(
+                select(WebSession.id, WebSession.last_seen_at)
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.id.in_(session_ids), WebSession.expires_at > now, User.active.is_(True))
+            )
+            good_sessions = {sid for sid, seen in rows.tuples() if seen + SESSION_IDLE > now}
+        if token_ids:
+            rows2 = await s.execute(
+                select(ApiToken.id)
+                .join(User, User.id == ApiToken.user_id)
+                .where(
+                    ApiToken.id.in_(token_ids),
+                    User.active.is_(True),
+                    (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+                )
+            )
+            good_tokens = set(rows2.scalars())
+    return good_sessions, good_tokens
