@@ -149,7 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Feature packages that add subcommands: each module has ``register(subparsers)``.
-CLI_PLUGINS = ("dialer.campaigns.cli", "dialer.ivr.cli", "dialer.web.cli", "dialer.demo", "dialer.benchcli")
+CLI_PLUGINS = (
+    "dialer.campaigns.cli",
+    "dialer.ivr.cli",
+    "dialer.web.cli",
+    "dialer.demo",
+    "dialer.benchcli",
+    "dialer.offices.cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # Feature packages wired into the service. Each module has ``setup(service)``, which may register FastAGI
 # routes (service.fastagi.add_route), web routes (service.app), and start/stop hooks (service.on_start /
 # service.on_stop: lists of ``async def hook(service)``).
-PLUGINS = ("dialer.engine.plugin", "dialer.ivr.plugin", "dialer.web.plugin")
+PLUGINS = ("dialer.engine.plugin", "dialer.ivr.plugin", "dialer.web.plugin", "dialer.offices.plugin")
 
 Hook = Callable[["Service"], Awaitable[None]]
 

@@ -19,9 +19,11 @@ def _plain(v: str) -> str:
 
 
 def _tz(v: str) -> str:
+    if len(v) > 64:
+        raise ValueError("time zone names are at most 64 characters")
     try:
         ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {v!r}") from None
     return v
 

@@ -34,6 +34,8 @@ from dialer.db.models import (
     ApplicationStatus,
     Appointment,
     AppointmentState,
+    CallAttempt,
+    Disposition,
     Office,
     SlotCounter,
 )
@@ -714,3 +716,59 @@ async def no_shows(sessions: Sessions, *, now: datetime | None = None, days: int
                 )
             )
     return out
+
+
+# ---- for the agent page and the IVR --------------------------------------------------------------------
+def parse_instant(text: str, field: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip().replace(" ", "+"))
+    except ValueError:
+        raise CampaignError(f"{field}: not an ISO 8601 date-time: {text!r}", field=field) from None
+    if at.tzinfo is None:
+        raise CampaignError(f"{field}: give the UTC offset", field=field)
+    return at
+
+
+async def pickup_options(
+    sessions: Sessions,
+    application_number: str,
+    *,
+    day: date | None = None,
+    after: datetime | None = None,
+    limit: int = 6,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The application's office (None when it has no office yet), its active booking and the next free
+    slots (none unless the passport is ready)."""
+    async with sessions() as s:
+        app = await _application(s, application_number)
+        office = await s.get(Office, app.office_id) if app.office_id is not None else None
+        number, status, ready_from = app.number, app.status, app.pickup_from
+    booking = await active_booking(sessions, number)
+    slots: list[SlotOut] = []
+    if office is not None and status == ApplicationStatus.READY:
+        slots = await next_free(
+            sessions, office.id, now=now, after=after, ready_from=ready_from, limit=limit, day=day
+        )
+    return {
+        "application_number": number,
+        "status": status,
+        "ready_from": ready_from,
+        "office": office_out(office) if office is not None else None,
+        "booking": booking,
+        "slots": slots,
+    }
+
+
+async def check_open_call(sessions: Sessions, attempt_id: int, agent_id: int | None) -> None:
+    """Before booking for a call: the call exists (and is the agent's own) and has no disposition yet, so
+    the booking and its disposition are not split by a foreseeable refusal."""
+    async with sessions() as s:
+        attempt = await s.get(CallAttempt, attempt_id)
+        if attempt is None or (agent_id is not None and attempt.agent_id != agent_id):
+            raise NotFound(f"no call {attempt_id} of yours", field="attempt_id")
+        taken = (
+            await s.execute(select(Disposition.id).where(Disposition.attempt_id == attempt_id).limit(1))
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise Conflict(f"call {attempt_id} already has a disposition", field="attempt_id")
