@@ -29,3 +29,17 @@ ANSWER_TO_AGENT = Histogram(
     registry=REGISTRY,
 )
 AGI_SESSIONS = Counter("dialer_agi_sessions_total", "FastAGI sessions by route", ["route"], registry=REGISTRY)
+PENDING_WRITES = Gauge(
+    "dialer_pending_writes",
+    "Call outcomes and bridges not yet committed to the database (retried with backoff)",
+    registry=REGISTRY,
+)
+WRITE_RETRIES = Counter(
+    "dialer_write_retries_total", "Engine database writes that failed and were retried", registry=REGISTRY
+)
+RECOVERED = Counter(
+    "dialer_recovered_attempts_total",
+    "Attempts closed after a crash or a lost link, by where their fate came from",
+    ["source"],
+    registry=REGISTRY,
+)

@@ -205,6 +205,27 @@ class AmiLink:
         await asyncio.wait_for(self._up.wait(), timeout)
 
     async def _supervise(self) -> None:
+        """Runs for the life of the link. Nothing but cancellation ends it: an unexpected error is logged,
+        the link is dropped and the next connection tried, so a bug can't leave a dead link behind a
+        healthy-looking service."""
+        while True:
+            try:
+                await self._supervise_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("AMI link supervisor: unexpected error; reconnecting")
+                self.last_error = "internal error (see log)"
+                m, self._manager = self._manager, None
+                if m is not None:
+                    with contextlib.suppress(Exception):
+                        m.close()
+                self._drop("internal error")
+                with contextlib.suppress(Exception):
+                    await self._set_state(LinkState.DOWN)
+                await asyncio.sleep(self.reconnect_max * random.uniform(0.5, 1.0))
+
+    async def _supervise_once(self) -> None:
         delay = self.reconnect_min
         while True:
             await self._set_state(LinkState.CONNECTING)

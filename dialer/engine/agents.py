@@ -16,6 +16,22 @@ from dataclasses import dataclass, field
 OUTBOUND_PRIORITY = 0
 INBOUND_PRIORITY = 1
 AVAILABLE_DEVICE_STATES = {"NOT_INUSE", "UNKNOWN"}
+# A claimed agent whose phone never starts ringing (the caller hung up before the dialplan's Dial, the FastAGI
+# peer went away) is given back after this long; once it rings, after the dialplan's ring time (AGENT_RING in
+# extensions.conf) plus the same margin.
+CLAIM_MARGIN = 5.0
+AGENT_RING = 10.0
+
+
+@dataclass(frozen=True)
+class WrapupDone:
+    """An agent finished a call and its after-call work: what the pacer learns handle times from."""
+
+    ext: str
+    campaign_id: int | None
+    attempt_id: int | None
+    talk_seconds: float
+    wrapup_seconds: float
 
 
 @dataclass
@@ -33,6 +49,9 @@ class AgentSlot:
     call_campaign: int | None = None
     inbound: bool = False
     wrapup_until: float = 0.0
+    wrap_started: float = 0.0
+    wrap_call: tuple[int | None, int | None, float] | None = None  # (campaign, attempt, talk seconds)
+    ring_deadline: float = 0.0  # a claim not confirmed by a ringing phone by then is released
     reserved_for: str | None = None
     dirty: bool = True
     presence_changed: bool = False  # the engine itself changed presence (a softphone that stopped answering)
@@ -63,6 +82,7 @@ class _Waiter:
 class AgentPool:
     def __init__(self) -> None:
         self.agents: dict[str, AgentSlot] = {}
+        self.finished: list[WrapupDone] = []  # drained by the engine into the pacers
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
 
@@ -97,6 +117,10 @@ class AgentPool:
     # ---- state changes driven by calls -------------------------------------------------------------
     def _set(self, a: AgentSlot, state: str, now: float) -> None:
         if a.state != state:
+            if a.state == "wrapup" and a.wrap_call is not None:
+                camp, attempt, talk = a.wrap_call
+                self.finished.append(WrapupDone(a.ext, camp, attempt, talk, max(0.0, now - a.wrap_started)))
+                a.wrap_call = None
             a.state, a.since, a.dirty = state, now, True
 
     def _settle(self, a: AgentSlot, now: float) -> None:
@@ -105,18 +129,32 @@ class AgentPool:
             return
         if a.state == "wrapup" and now < a.wrapup_until:
             return
-        target = {"ready": "ready", "paused": "paused"}.get(a.presence, "logged_out")
-        self._set(a, target, now)
+        self._set(a, _presence_state(a), now)
+
+    def _unclaim(self, a: AgentSlot, now: float) -> None:
+        """A claim (ringing) that never became a call: back to what presence says, at once."""
+        a.call_key, a.ring_deadline, a.inbound = None, 0.0, False
+        self._set(a, _presence_state(a), now)
 
     def ringing(self, ext: str, key: str, campaign_id: int | None, now: float, inbound: bool = False) -> None:
+        """The agent is handed to the dialplan for this call; its phone should ring within CLAIM_MARGIN."""
         a = self.agents[ext]
         a.call_key, a.call_campaign, a.inbound, a.reserved_for = key, campaign_id, inbound, None
+        a.ring_deadline = now + CLAIM_MARGIN
         self._set(a, "ringing", now)
+
+    def phone_ringing(self, ext: str, key: str, now: float) -> None:
+        """Asterisk started ringing the agent's phone (DialBegin): the claim is confirmed for the ring time."""
+        a = self.agents.get(ext)
+        if a is not None and a.state == "ringing" and a.call_key in (key, None):
+            a.call_key = key
+            a.ring_deadline = now + AGENT_RING + CLAIM_MARGIN
 
     def connected(self, ext: str, key: str, now: float) -> None:
         a = self.agents.get(ext)
         if a is not None:
             a.call_key = key
+            a.ring_deadline = 0.0
             self._set(a, "talking", now)
 
     def failed(self, ext: str, now: float, reason: str) -> None:
@@ -130,16 +168,33 @@ class AgentPool:
         self._set(a, "paused", now)
         a.dirty = True
 
-    def leg_ended(self, ext: str, now: float, wrapup_seconds: float) -> None:
+    def leg_ended(
+        self,
+        ext: str,
+        now: float,
+        wrapup_seconds: float,
+        call: tuple[int | None, int | None, float] | None = None,
+    ) -> None:
+        """The agent's leg hung up. ``call`` = (campaign, attempt, talk seconds) of a call the agent really
+        talked on: its wrap-up is measured and reported when it ends."""
         a = self.agents.get(ext)
         if a is None:
             return
         a.call_key, a.inbound = None, False
         a.wrapup_until = now + wrapup_seconds
         self._set(a, "wrapup", now)
+        a.wrap_started, a.wrap_call = now, call
         if wrapup_seconds <= 0:
             self._settle(a, now)
             self._wake(now)
+
+    def wrapping(self) -> dict[int, str]:
+        """Attempt id -> agent for agents in wrap-up after an outbound call (a saved disposition ends it)."""
+        return {
+            a.wrap_call[1]: a.ext
+            for a in self.agents.values()
+            if a.state == "wrapup" and a.wrap_call is not None and a.wrap_call[1] is not None
+        }
 
     def end_wrapup(self, ext: str, now: float) -> None:
         """The agent saved the call's disposition: wrap-up may end early."""
@@ -149,19 +204,34 @@ class AgentPool:
             self._settle(a, now)
             self._wake(now)
 
-    def release(self, ext: str, now: float) -> None:
-        """A claim that never turned into a ringing phone (the call vanished first)."""
+    def release(self, ext: str, now: float, key: str | None = None) -> None:
+        """A claim that never turned into a talking agent (the call vanished first). With ``key``, only if
+        the agent is still held for that call."""
         a = self.agents.get(ext)
-        if a is not None and a.state == "ringing" and a.call_key is None:
-            self._settle(a, now)
-        if a is not None:
+        if a is None:
+            return
+        if a.state == "ringing" and (key is None or a.call_key in (key, None)):
+            self._unclaim(a, now)
+        if key is None or a.reserved_for == key:
             a.reserved_for = None
+        self._wake(now)
+
+    def release_call(self, key: str, now: float) -> None:
+        """The call ``key`` is over: any agent still only ringing for it, or held for it, is free again."""
+        for a in self.agents.values():
+            if (a.state == "ringing" and a.call_key == key) or a.reserved_for == key:
+                a.reserved_for = None
+                if a.state == "ringing":
+                    self._unclaim(a, now)
         self._wake(now)
 
     def tick(self, now: float) -> None:
         for a in self.agents.values():
             if a.state == "wrapup" and now >= a.wrapup_until:
                 self._settle(a, now)
+            elif a.state == "ringing" and a.ring_deadline and now >= a.ring_deadline:
+                # nobody ever rang this agent's phone for the claim (or it rang out unseen): give it back
+                self._unclaim(a, now)
         self._wake(now)
 
     # ---- claiming ------------------------------------------------------------------------------------
@@ -186,13 +256,20 @@ class AgentPool:
 
     def _take(self, a: AgentSlot, key: str, campaign_id: int | None, now: float) -> None:
         a.reserved_for = None
-        a.call_key = None
+        a.call_key = key
         a.call_campaign = campaign_id
+        a.ring_deadline = now + CLAIM_MARGIN
         self._set(a, "ringing", now)
 
     def reserve(self, ext: str, key: str) -> None:
-        """Hold a free agent for a call being placed (abandoned-call callbacks, agent callbacks)."""
+        """Hold a free agent for a call being placed (abandoned-call callbacks, agent callbacks). Done before
+        any await, so no answered call can claim the agent in between."""
         self.agents[ext].reserved_for = key
+
+    def rekey(self, old: str, new: str) -> None:
+        for a in self.agents.values():
+            if a.reserved_for == old:
+                a.reserved_for = new
 
     def unreserve_key(self, key: str, now: float) -> None:
         for a in self.agents.values():
@@ -248,6 +325,10 @@ class AgentPool:
         for a in self.agents.values():
             out[a.state] = out.get(a.state, 0) + 1
         return out
+
+
+def _presence_state(a: AgentSlot) -> str:
+    return {"ready": "ready", "paused": "paused"}.get(a.presence, "logged_out")
 
 
 def share_agents(

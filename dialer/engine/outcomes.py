@@ -50,7 +50,6 @@ class CallFacts:
     answered: bool = False
     agent_connected: bool = False
     amd_status: str | None = None
-    abandoned: bool = False  # the routing gave up (message played)
 
 
 def classify(f: CallFacts) -> Outcome:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from dialer import metrics
 from dialer.db.models import Application
 from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY
+from dialer.engine.callbook import LiveCall
 from dialer.engine.store import Placed
 from dialer.fastagi.server import AgiSession
 
@@ -58,9 +59,11 @@ class Routes:
             lc.agent = None
             await agi.set_variable("AGENT_FAILED", "")
         camp = eng.campaigns.get(lc.camp_id)
-        if camp is not None and camp.amd:
+        if camp is not None and camp.amd and not failed:
             amd = (await agi.get_variable("AMDSTATUS")) or ""
             lc.tracked.facts.amd_status = amd or None
+            # the pacer learns the answer only now that AMD has decided what answered
+            eng.book.observe_answer(lc, "machine" if amd == "MACHINE" else "live", lc.tracked.answered_at)
             if amd == "MACHINE":
                 await agi.set_variable("DIALER_ACTION", "machine")
                 return
@@ -79,18 +82,25 @@ class Routes:
         )
         if agent is None or key not in eng.calls:
             if agent is not None:
-                eng.pool.release(agent.ext, time.time())
-            lc.tracked.facts.abandoned = True
+                eng.pool.release(agent.ext, time.time(), key)
             log.info("attempt %s: no agent free within %.0f s of answer", lc.placed.attempt_id, ABANDON_AFTER)
+            # the message promises a call back only when this number will be called again
+            again = camp is not None and lc.placed.attempts < camp.max_attempts
+            await agi.set_variable("DIALER_CALLBACK", "1" if again else "0")
             await agi.set_variable("DIALER_ACTION", "abandon")
             return
         eng.pool.ringing(agent.ext, key, lc.camp_id, time.time())
         lc.agent = None  # set when the agent's phone answers
         metrics.ANSWER_TO_AGENT.observe(loop.time() - lc.answered_loop)
-        await agi.set_variable("CALLERID(name)", lc.placed.label)
-        await agi.set_variable("CALLERID(num)", lc.placed.phone)
-        await agi.set_variable("AGENT_EXTEN", agent.ext)
-        await agi.set_variable("DIALER_ACTION", "connect")
+        try:
+            await agi.set_variable("CALLERID(name)", lc.placed.label)
+            await agi.set_variable("CALLERID(num)", lc.placed.phone)
+            await agi.set_variable("AGENT_EXTEN", agent.ext)
+            await agi.set_variable("DIALER_ACTION", "connect")
+        except BaseException:
+            # the customer hung up (or the dialplan went away) before the agent could be rung
+            eng.pool.release(agent.ext, time.time(), key)
+            raise
 
     async def inbound(self, agi: AgiSession) -> None:
         eng = self.engine
@@ -104,13 +114,11 @@ class Routes:
         tracked = eng.tracker.expect(key, time.time())
         tracked.originate_done = True
         tracked.facts.answered = True
-        from dialer.engine.engine import LiveCall
-
         lc = LiveCall(placed, -1, tracked, time.time(), 0, answered_loop=loop.time(), inbound=True)
-        eng.calls[key] = lc
+        eng.book.register(lc)
+        agent = None
         try:
             deadline = loop.time() + INBOUND_WAIT
-            agent = None
             while agent is None and loop.time() < deadline and not agi.hungup:
                 agent = await eng.pool.claim(
                     None, key, min(deadline, loop.time() + 8), time.time(), priority=INBOUND_PRIORITY
@@ -124,8 +132,10 @@ class Routes:
             await agi.set_variable("CALLERID(name)", label[:80])
             await agi.set_variable("AGENT_EXTEN", agent.ext)
         except BaseException:
-            eng.calls.pop(key, None)
-            eng.tracker.forget(key)
+            # the caller is gone: the call and any agent claimed for it are released at once
+            eng.book.forget_unsent(key, time.time())
+            if agent is not None:
+                eng.pool.release(agent.ext, time.time(), key)
             raise
 
     async def _application(self, number: str) -> dict[str, str | None] | None:

@@ -2,8 +2,9 @@
 
 Every outbound call is originated with ``ActionID`` = ``ChannelId`` = ``dlr-<key>``, so the customer leg's
 Uniqueid is known before the call exists and every later event ties to its attempt. The agent leg is
-found through the customer leg's ``DialBegin``/``DialEnd``. Pure: no I/O, time comes from the events'
-``Timestamp`` header (``timestampevents = yes``) or the clock given to ``feed``.
+found through the customer leg's ``DialBegin``/``DialEnd``. Pure: no I/O. Two clocks, never mixed: durations
+come from the events' ``Timestamp`` header (Asterisk's clock, ``timestampevents = yes``); deadlines (``expire``)
+from the service's clock given to ``feed``, so clock skew between the hosts can't close a call early.
 
 A call is finished once its customer leg has hung up AND Originate has answered (over PJSIP either may
 come first); ``expire()`` finishes calls whose second half never comes.
@@ -50,6 +51,9 @@ class TrackedCall:
     originate_done: bool = False
     originate_at: float | None = None
     finished: bool = False
+    # service clock: when the Hangup / OriginateResponse reached us (for deadlines only)
+    hungup_seen: float | None = None
+    originate_seen: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class CallTracker:
     def __init__(self) -> None:
         self.calls: dict[str, TrackedCall] = {}
         self._agent_legs: dict[str, tuple[str, str]] = {}  # agent leg uid -> (call key, extension)
+        self._now = 0.0  # the service's clock at the event being fed
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
     def expect(self, key: str, now: float) -> TrackedCall:
@@ -94,6 +99,7 @@ class CallTracker:
         handler = getattr(self, "_on_" + name.lower(), None)
         if handler is None:
             return []
+        self._now = now
         out: list[Change] = handler(ev, t)
         return out
 
@@ -112,6 +118,7 @@ class CallTracker:
             return []
         call.originate_done = True
         call.originate_at = t
+        call.originate_seen = self._now
         reason = _int(ev.get("Reason"))
         call.facts.originate_reason = reason
         out: list[Change] = []
@@ -167,6 +174,7 @@ class CallTracker:
         if call is None or call.hungup_at is not None:
             return []
         call.hungup_at = t
+        call.hungup_seen = self._now
         call.facts.hangup_cause = _int(ev.get("Cause"))
         call.facts.tech_cause = _int(ev.get("TechCause"))
         return self._maybe_finish(call, t)
@@ -188,10 +196,11 @@ class CallTracker:
                 continue
             if call.originate_done and call.hungup_at is None and not call.facts.answered:
                 # failed Originate without a channel: no Hangup will come
-                if call.originate_at is not None and now - call.originate_at > grace:
+                seen = call.originate_seen
+                if seen is not None and now - seen > grace:
                     call.finished = True
                     out.append(Change("finished", call.key, now))
-            elif call.hungup_at is not None and now - call.hungup_at > grace:
+            elif call.hungup_seen is not None and now - call.hungup_seen > grace:
                 call.finished = True
                 out.append(Change("finished", call.key, now))
         return out

@@ -28,7 +28,8 @@ Pacers (:func:`make_pacer`): ``progressive`` (one call per ready agent minus cal
 ``max_lines``, never returns a negative launch and launches nothing without active agents.
 """
 
-from dialer.pacing.factory import PACER_MODES, make_pacer
+from dialer.pacing.factory import PACER_MODES, make_campaign_pacer, make_pacer
+from dialer.pacing.guard import CapGuard, affordable_abandons, guarded_launch
 from dialer.pacing.model import ModelPriors, PacingModel
 from dialer.pacing.predictive import PredictivePacer
 from dialer.pacing.simple import ProgressivePacer, RatioPacer
@@ -54,6 +55,7 @@ __all__ = [
     "AgentView",
     "CallEnded",
     "CallView",
+    "CapGuard",
     "ModelPriors",
     "Observation",
     "Outcome",
@@ -64,5 +66,8 @@ __all__ = [
     "PredictivePacer",
     "ProgressivePacer",
     "RatioPacer",
+    "affordable_abandons",
+    "guarded_launch",
+    "make_campaign_pacer",
     "make_pacer",
 ]

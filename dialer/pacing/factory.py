@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialer.pacing.guard import CapGuard
 from dialer.pacing.predictive import PredictivePacer
 from dialer.pacing.simple import ProgressivePacer, RatioPacer
 from dialer.pacing.types import Pacer
@@ -22,3 +23,12 @@ def make_pacer(mode: str, **params: Any) -> Pacer:
     if mode == "predictive":
         return PredictivePacer(**params)
     raise ValueError(f"unknown pacing mode {mode!r}; expected one of {', '.join(PACER_MODES)}")
+
+
+def make_campaign_pacer(mode: str, params: dict[str, Any], abandon_cap: float) -> Pacer:
+    """The pacer a live campaign runs: its mode's pacer held to the campaign's abandon cap in every mode
+    (:class:`CapGuard`), the predictive pacer also aiming under that cap itself."""
+    kw = dict(params)
+    if mode == "predictive":
+        kw["abandon_cap"] = abandon_cap
+    return CapGuard(make_pacer(mode, **kw), abandon_cap)

@@ -16,7 +16,7 @@ from dialer.engine.outcomes import CallFacts, Outcome, classify, next_step
     ("facts", "expected"),
     [
         (CallFacts(originate_reason=4, answered=True, agent_connected=True), Outcome.CONNECTED),
-        (CallFacts(originate_reason=4, answered=True, abandoned=True), Outcome.ABANDONED),
+        (CallFacts(originate_reason=4, answered=True), Outcome.ABANDONED),
         (CallFacts(originate_reason=4, answered=True), Outcome.ABANDONED),  # hung up before an agent came
         (CallFacts(originate_reason=4, answered=True, amd_status="MACHINE"), Outcome.MACHINE),
         # PJSIP: Originate says Reason 0 for all of these; the Hangup cause and SIP code decide

@@ -1,0 +1,89 @@
+"""The call book's database writes, committed in order and retried until they are.
+
+A call's outcome is kept here until its transaction commits: a failed write (a PostgreSQL failover, a
+SQLite lock past its timeout) is retried with backoff instead of being lost, and meanwhile the number stays
+in flight in the database, so it can't be dialled again. Reconciliation leaves these attempts alone: their
+outcome is known, only not yet written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dialer import metrics
+from dialer.engine import store
+from dialer.engine.callbook import Effect, MarkBridged, SaveFinish
+from dialer.engine.store import CampaignRuntime, Sessions
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = 0.5
+MAX_RETRY = 30.0
+
+
+@dataclass
+class _Pending:
+    effect: Effect
+    tries: int = 0
+    due: float = 0.0
+
+
+class Outbox:
+    def __init__(self, sessions: Sessions, campaign: Callable[[int], CampaignRuntime | None]) -> None:
+        self.sessions = sessions
+        self.campaign = campaign
+        self.pending: list[_Pending] = []
+        self._lock = asyncio.Lock()
+
+    def add(self, effects: list[Effect]) -> None:
+        self.pending.extend(_Pending(e) for e in effects)
+        metrics.PENDING_WRITES.set(len(self.pending))
+
+    def attempt_ids(self) -> set[int]:
+        """Attempts whose outcome is known but not yet committed."""
+        out = set()
+        for p in self.pending:
+            e = p.effect
+            out.add(e.finish.attempt_id if isinstance(e, SaveFinish) else e.attempt_id)
+        return out
+
+    async def flush(self, now: float) -> None:
+        """Commit what is due, in order; a failure delays only that write (the others go on). One flush at
+        a time; writes added meanwhile are taken by the same flush before it returns."""
+        if self._lock.locked():
+            return
+        async with self._lock:
+            retry: list[_Pending] = []
+            while True:
+                batch, self.pending = self.pending, []
+                due = [p for p in batch if p.due <= now]
+                retry += [p for p in batch if p.due > now]
+                if not due:
+                    break
+                for p in due:
+                    try:
+                        await self._run(p.effect)
+                    except Exception as e:
+                        p.tries += 1
+                        p.due = now + min(MAX_RETRY, FIRST_RETRY * 2 ** (p.tries - 1))
+                        metrics.WRITE_RETRIES.inc()
+                        log.warning(
+                            "writing %s failed (%s: %s); retry %d in %.1f s",
+                            type(p.effect).__name__,
+                            type(e).__name__,
+                            str(e)[:200],
+                            p.tries,
+                            p.due - now,
+                        )
+                        retry.append(p)
+            self.pending = retry + self.pending
+            metrics.PENDING_WRITES.set(len(self.pending))
+
+    async def _run(self, e: Effect) -> None:
+        if isinstance(e, MarkBridged):
+            await store.mark_bridged(self.sessions, e.attempt_id, e.agent, e.at)
+        else:
+            await store.finish(self.sessions, e.finish, self.campaign(e.camp_id))
