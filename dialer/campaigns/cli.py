@@ -11,13 +11,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import delete, select
+
 from dialer.agents import services as agents
 from dialer.campaigns import activity, services
 from dialer.campaigns.schemas import DEFAULT_RETRY_DELAYS, CampaignSpec, CampaignStatus
 from dialer.config import WEEKDAYS, Settings, load_settings
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker
-from dialer.db.models import AgentPresence
+from dialer.db.models import AgentPresence, Campaign, Contact
+from dialer.imports.csvfile import CsvFormatError, read_rows
 
 T = TypeVar("T")
 ACTOR = "cli"
@@ -53,7 +56,9 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         if isinstance(e, ValidationError):
             first = e.errors()[0]
             loc = ".".join(str(x) for x in first["loc"])
-            return _fail(Exception(f"{loc}: {first['msg']}"))
+            given = first.get("input")
+            got = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+            return _fail(Exception(f"{loc}: {first['msg']}{got}"))
         raise
 
 
@@ -225,6 +230,29 @@ def _window_change(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, 
     return {"hours": {**(base.get("hours") or {}), **parse_window(args.window)}, "holidays": holidays}
 
 
+def check_contacts_file(path: Path) -> None:
+    """One clear line (CampaignError) when the contacts file can not be imported at all."""
+    try:
+        with open(path, "rb") as f:
+            next(read_rows(f, required=("phone", "application_number", "name")), None)
+    except FileNotFoundError:
+        raise services.CampaignError(f"contacts file {path} not found", field="contacts") from None
+    except OSError as e:
+        raise services.CampaignError(f"contacts file {path}: {e.strerror or e}", field="contacts") from None
+    except CsvFormatError as e:
+        raise services.CampaignError(f"contacts file {path}: {e}", field="contacts") from None
+
+
+async def _drop_draft(sessions: services.Sessions, name: str) -> None:
+    """Undo ``campaign create`` whose import failed: the campaign and the contacts it got so far."""
+    async with sessions() as s:
+        camp = (await s.execute(select(Campaign).where(Campaign.name == name))).scalar_one_or_none()
+        if camp is not None and camp.state == "draft":
+            await s.execute(delete(Contact).where(Contact.campaign_id == camp.id))
+            await s.delete(camp)
+            await s.commit()
+
+
 async def _campaign(args: argparse.Namespace, settings: Settings, sessions: services.Sessions) -> int:
     region = settings.outbound.default_region
     default = activity.default_window(settings)
@@ -236,16 +264,25 @@ async def _campaign(args: argparse.Namespace, settings: Settings, sessions: serv
         if args.retry:
             spec_args["retry_delays"] = parse_retries(args.retry)
         spec = CampaignSpec(**spec_args)  # the API's validators: one definition of each setting
-        if args.contacts is not None and not args.contacts.is_file():
-            raise services.CampaignError(f"contacts file {args.contacts} not found", field="contacts")
+        if args.contacts is not None:
+            # a file that can not be imported stops here, before a campaign exists (a re-run must not
+            # find an empty draft under the same name)
+            await asyncio.to_thread(check_contacts_file, args.contacts)
         camp = await services.create_campaign(
             sessions, spec, actor=ACTOR, default_tz=settings.timezone, default_caller_id=settings.caller_id
         )
+        if args.contacts is not None:
+            try:
+                with open(args.contacts, "rb") as f:
+                    report = await services.import_contacts(
+                        sessions, spec.name, f, actor=ACTOR, region=region
+                    )
+            except BaseException:
+                await _drop_draft(sessions, spec.name)
+                raise
         print(f"campaign {spec.name!r} created ({spec.mode}, up to {spec.max_attempts} attempts per contact)")
         print("\n".join(describe(camp, default)))
         if args.contacts is not None:
-            with open(args.contacts, "rb") as f:
-                report = await services.import_contacts(sessions, spec.name, f, actor=ACTOR, region=region)
             _print_report(report, args.contacts)
         return 0
     if args.campaign_cmd == "import":
