@@ -55,6 +55,8 @@ def parse_day(text: str) -> date:
 
 def check_row(row: Row, region: str) -> Record:
     """The application a CSV row describes, or ValueError with the reason for the report."""
+    if row.error is not None:  # unreadable (broken quoting, NUL, mixed encodings): reported, never stored
+        raise ValueError(row.error)
     d = {k: v.replace("\x00", "") for k, v in row.data.items()}
     missing = [c for c in REQUIRED if not d.get(c)]
     if missing:

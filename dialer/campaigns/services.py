@@ -194,6 +194,11 @@ def _parse_batch(
     for row in rows:
         seen += 1
         d = row.data
+        if row.error is not None:  # unreadable (broken quoting, NUL, mixed encodings): reported, never stored
+            bad.append(RejectedRow(line=row.line, reason=row.error))
+            if seen >= size:
+                break
+            continue
         try:
             phone = normalize(d.get("phone", ""), region)
         except InvalidPhone as e:

@@ -13,6 +13,7 @@ from dialer.dispositions import history
 from dialer.dispositions.history import AttemptRow, DispositionRow
 from dialer.dispositions.schemas import DispositionKind
 from dialer.web.api import ADMIN, API, CSV, Call
+from dialer.web.csvsafe import safe_cell
 from dialer.web.schemas import Day, Model, Page, Text
 
 
@@ -104,7 +105,7 @@ async def _csv(
     n = 0
     async for row in rows:
         data = row.model_dump(mode="json")
-        w.writerow(["" if data[f] is None else data[f] for f in fields])
+        w.writerow(["" if data[f] is None else safe_cell(data[f]) for f in fields])
         n += 1
         if n % 500 == 0:
             await resp.write(buf.getvalue().encode())

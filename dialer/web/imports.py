@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from dialer.campaigns.schemas import RejectedRow
 from dialer.web import jobs, sse
 from dialer.web.api import ADMIN, API, CSV, SSE, Call
+from dialer.web.csvsafe import safe_cell
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Model, Page, PageQuery
 
@@ -89,7 +90,7 @@ async def import_rejected_csv(call: Call) -> web.StreamResponse:
     w = csv.writer(buf)
     w.writerow(["line", "reason"])
     for i, r in enumerate(list(job.rejected)):
-        w.writerow([r.line, r.reason])
+        w.writerow([r.line, safe_cell(r.reason)])
         if i % 1000 == 999:
             await resp.write(buf.getvalue().encode())
             buf.seek(0)

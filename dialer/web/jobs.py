@@ -134,7 +134,10 @@ async def receive_upload(request: web.Request, directory: Path) -> tuple[Path, s
     except (HttpProcessingError, ValueError, UnicodeDecodeError) as e:
         if isinstance(e, CampaignError):
             raise
-        raise CampaignError(f"malformed multipart upload: {type(e).__name__}", field="file") from None
+        raise CampaignError(
+            f"malformed multipart upload, or cut short ({type(e).__name__}); nothing was imported",
+            field="file",
+        ) from None
 
 
 async def _receive(request: web.Request, directory: Path) -> tuple[Path, str, int]:
@@ -156,6 +159,21 @@ async def _receive(request: web.Request, directory: Path) -> tuple[Path, str, in
                 if size > MAX_UPLOAD:
                     raise CampaignError(f"the file is larger than {MAX_UPLOAD // 1024**3} GiB", field="file")
                 out.write(chunk)
+            # a body that stops before the part's closing boundary is a cut-short upload: refuse it, never
+            # import the part that arrived
+            if not part.at_eof():
+                raise CampaignError(
+                    "the upload was cut short before the file ended; nothing was imported", field="file"
+                )
+            for _ in range(100):  # the rest of the form, up to its closing boundary
+                extra = await reader.next()
+                if extra is None:
+                    break
+                await extra.release()
+            if not reader.at_eof():
+                raise CampaignError(
+                    "the upload has no closing boundary (cut short?); nothing was imported", field="file"
+                )
     except BaseException:
         discard(Path(name))
         raise
