@@ -56,7 +56,9 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         if isinstance(e, ValidationError):
             first = e.errors()[0]
             loc = ".".join(str(x) for x in first["loc"])
-            return _fail(Exception(f"{loc}: {first['msg']}"))
+            given = first.get("input")
+            got = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+            return _fail(Exception(f"{loc}: {first['msg']}{got}"))
         raise
 
 
