@@ -8,10 +8,13 @@ Usage (``python -m bench.agi_latency --help``; also ``dialer bench agi``)::
     python -m bench.agi_latency --db-url postgresql+asyncpg://dialer:pw@127.0.0.1/bench   # an empty database
 
 How it measures. A scripted "Asterisk" drives real FastAGI sessions against the service's ``ivr`` route; the
-look-up latency is the time from sending the keyed-in number (the reply to GET DATA) to receiving the next
-command: the flow's rate-limit count, the indexed find and the audit insert, plus the AGI round trip.
-Baselines from the same run: the same look-ups called directly on the directory (no AGI) at the same
-concurrency, and for the classic script a bare python3 that only reads the AGI header and sends one command.
+caller keys the digits of a number stored with a dash (``7000-000123``), and the look-up latency is the time
+from confirming the read-back (the reply "1" to GET DATA) to receiving the next command: the caller's turn
+and in-memory limit, the indexed read by the number's digits, queuing the audit row (written behind the
+call in batches), plus the AGI round trip. Baselines from the same run, at the same concurrency: the bare
+indexed read of one application through the same session pool (``direct read``), and the directory's
+look-up called without AGI; for the classic script a bare python3 that only reads the AGI header and sends
+one command.
 The classic script runs the way the PBX runs it: inside the sandbox's chroot (Debian sid python3) when it is
 built, else with this Python. 10% of the numbers keyed in are unknown; every call has its own caller number.
 """
@@ -42,7 +45,7 @@ from dialer.fastagi.server import FastAgiServer  # noqa: E402
 from dialer.ivr.bundle import write_bundle, write_conf  # noqa: E402
 from dialer.ivr.fastagi import make_route  # noqa: E402
 from dialer.ivr.flow import IvrConfig  # noqa: E402
-from dialer.ivr.lookup import AsyncDirectory  # noqa: E402
+from dialer.ivr.lookup import AsyncDirectory, find  # noqa: E402
 
 STATUSES = ("ready", "processing", "submitted", "issued", "rejected")
 FIRST_NUMBER = 7_000_000_000
@@ -75,7 +78,14 @@ def pct(samples: Sequence[float], q: float) -> float:
 
 
 def number(i: int) -> str:
+    """What the caller keys: the digits."""
     return str(FIRST_NUMBER + i)
+
+
+def stored(i: int) -> str:
+    """How the office wrote it: ``7000-000123``."""
+    n = number(i)
+    return f"{n[:4]}-{n[4:]}"
 
 
 # ---- the database ----------------------------------------------------------------------------------------
@@ -87,15 +97,23 @@ def seed_sqlite(path: Path, apps: int) -> None:
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=OFF")
         rows = (
-            (number(i), "Bench Applicant", f"+7990{i:07d}", STATUSES[i % 5], f"Отделение №{i % 40 + 1}")
+            (
+                stored(i),
+                number(i),
+                "Bench Applicant",
+                f"+7990{i:07d}",
+                STATUSES[i % 5],
+                f"Отделение №{i % 40 + 1}",
+            )
             for i in range(apps)
         )
         c.executemany(
-            "INSERT INTO applications (number, applicant_name, phone, status, pickup_office, pickup_from,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, '2027-03-15', '2026-01-01 00:00:00',"
-            " '2026-01-01 00:00:00')",
+            "INSERT INTO applications (number, search_key, applicant_name, phone, status, pickup_office,"
+            " pickup_from, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '2027-03-15',"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
             rows,
         )
+        c.execute("ANALYZE")
 
 
 async def seed_pg(url: str, apps: int) -> None:
@@ -115,6 +133,7 @@ async def seed_pg(url: str, apps: int) -> None:
             "applications",
             columns=[
                 "number",
+                "search_key",
                 "applicant_name",
                 "phone",
                 "status",
@@ -125,6 +144,7 @@ async def seed_pg(url: str, apps: int) -> None:
             ],
             records=(
                 (
+                    stored(i),
                     number(i),
                     "Bench Applicant",
                     f"+7990{i:07d}",
@@ -188,6 +208,8 @@ class Caller:
                 cmd = line.decode().strip()
                 if cmd.startswith("GET DATA ivr/enter-number"):
                     reply = f"200 result={pick_number(self.rng, self.apps)}"
+                elif cmd.startswith("GET DATA ivr/confirm-number"):
+                    reply = "200 result=1"  # the read-back was right: the look-up starts now
                     sent_digits = time.perf_counter()
                 elif cmd.startswith("GET DATA"):
                     reply = "200 result="  # '#': no, thanks / end
@@ -216,8 +238,9 @@ async def fastagi_level(port: int, apps: int, concurrency: int, seconds: float, 
 
 
 async def direct_level(
-    directory: AsyncDirectory, apps: int, concurrency: int, seconds: float, seed: int
+    directory: AsyncDirectory, apps: int, concurrency: int, seconds: float, seed: int, *, bare: bool
 ) -> list[float]:
+    """The directory's look-up without AGI, or (``bare``) only its indexed read through the same pool."""
     rng = random.Random(seed)
     samples: list[float] = []
     stop = time.perf_counter() + seconds
@@ -227,9 +250,16 @@ async def direct_level(
         while time.perf_counter() < stop:
             n = pick_number(rng, apps)
             t0 = time.perf_counter()
-            await directory.lookup(
-                n, f"+7996{w:03d}{next(counter):05d}", max_misses=5, window_s=600, details={"app_number": n}
-            )
+            if bare:
+                await directory._run(lambda c, n=n: find(c, n))
+            else:
+                await directory.lookup(
+                    n,
+                    f"+7996{w:03d}{next(counter):05d}",
+                    max_misses=5,
+                    window_s=600,
+                    details={"app_number": n},
+                )
             samples.append(time.perf_counter() - t0)
 
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
@@ -295,7 +325,9 @@ def classic_call(argv: list[str], apps: int, rng: random.Random, full: bool) -> 
                 if not full:
                     break
             if cmd.startswith("GET DATA ivr/enter-number") and full:
-                reply, sent = f"200 result={pick_number(rng, apps)}", time.perf_counter()
+                reply = f"200 result={pick_number(rng, apps)}"
+            elif cmd.startswith("GET DATA ivr/confirm-number") and full:
+                reply, sent = "200 result=1", time.perf_counter()
             elif cmd.startswith("GET DATA"):
                 reply = "200 result="
             elif full:
@@ -326,7 +358,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
     else:
         # inside the chroot's filesystem when it exists, so the classic script opens the very same file
         base = SANDBOX_ROOT / "tmp" / "dialer-bench" if chroot_ok else cache
-        db = base / f"applications-{args.apps}.db"
+        db = base / f"applications-keyed-{args.apps}.db"  # numbers with dashes, and their search_key
         url = f"sqlite+aiosqlite:///{db}"
         inside_url = f"sqlite+aiosqlite:///{'/' + str(db.relative_to(SANDBOX_ROOT)) if chroot_ok else db}"
         if args.fresh or not db.exists():
@@ -344,19 +376,29 @@ async def run(args: argparse.Namespace) -> list[Row]:
     try:
         await fastagi_level(server.port, args.apps, 1, 0.5, 0)  # warm the caches and the pool
         for level in args.levels:
-            print(f"FastAGI at {level} concurrent calls ({args.seconds:g} s each side) ...", flush=True)
-            base = await direct_level(directory, args.apps, level, args.seconds / 2, level)
+            print(
+                f"FastAGI at {level} concurrent calls ({args.seconds:g} s; baselines half each) ...",
+                flush=True,
+            )
+            base = await direct_level(directory, args.apps, level, args.seconds / 2, level, bare=True)
+            look = await direct_level(directory, args.apps, level, args.seconds / 2, level, bare=False)
             stats = await fastagi_level(server.port, args.apps, level, args.seconds, level)
             b50, b99 = pct(base, 0.5), pct(base, 0.99)
+            d50, d99 = pct(look, 0.5), pct(look, 0.99)
             f50, f99 = pct(stats.lookups, 0.5), pct(stats.lookups, 0.99)
-            rows.append(Row("direct look-up (baseline)", level, len(base), b50, b99))
+            rows.append(Row("direct indexed read (baseline)", level, len(base), b50, b99))
             rows.append(
-                Row("FastAGI look-up", level, len(stats.lookups), f50, f99, "direct", f50 / b50, f99 / b99)
+                Row("directory look-up, no AGI", level, len(look), d50, d99, "read", d50 / b50, d99 / b99)
+            )
+            rows.append(
+                Row("FastAGI look-up", level, len(stats.lookups), f50, f99, "read", f50 / b50, f99 / b99)
             )
             if level == 1:
                 fa_first = stats.first_command
     finally:
         await server.stop(grace=1)
+        await directory.close()  # the audit rows still queued
+        print(f"audit rows written behind the calls: {directory.audit.written:,}", flush=True)
         await engine.dispose()
 
     setup = classic_setup(cache, inside_url)

@@ -174,10 +174,12 @@ async def _warn_same_digits(
         )
     ).tuples():
         others.setdefault(k, set()).add(n)
+    reported: set[frozenset[str]] = set()  # a pair is reported once, on the later of its lines
     for line, n, k in keyed:
         if not k:
             continue
-        clash = sorted(others.get(k, set()) - {n})
+        clash = sorted(o for o in others.get(k, set()) - {n} if frozenset((n, o)) not in reported)
+        reported.update(frozenset((n, o)) for o in clash)
         if clash:
             report.warnings.append(
                 RejectedRow(

@@ -114,6 +114,30 @@ def find(conn: Connection, number: str) -> LookupResult:
     return LookupResult(_app(rows[0] if rows else None))
 
 
+def find_many(conn: Connection, keys: list[str]) -> dict[str, LookupResult]:
+    """``find`` for many keys in one query (dialer.ivr.batch coalesces concurrent look-ups into it)."""
+    rows: dict[str, list[AppInfo]] = {}
+    for row in conn.execute(select(_a.search_key, *_COLUMNS).where(_a.search_key.in_(keys))):
+        app = _app(row)
+        assert app is not None
+        rows.setdefault(row.search_key, []).append(app)
+    return {
+        k: LookupResult(None, ambiguous=True) if len(apps) > 1 else LookupResult(apps[0])
+        for k, apps in rows.items()
+    }
+
+
+def by_phones(conn: Connection, phones: list[str]) -> dict[str, AppInfo]:
+    """``by_phone`` for many phones in one query: each phone's newest application."""
+    q = select(_a.phone, *_COLUMNS).where(_a.phone.in_(phones)).order_by(_a.created_at, _a.id)
+    newest: dict[str, AppInfo] = {}
+    for row in conn.execute(q):
+        app = _app(row)
+        assert app is not None
+        newest[row.phone] = app  # ascending order: the last one wins
+    return newest
+
+
 def outcome_status(res: LookupResult) -> str:
     """The ``status`` a look-up's audit row carries (``not_found`` rows are what the limit counts)."""
     if res.limited:
@@ -150,7 +174,8 @@ class Limited:
 class AsyncDirectory:
     """flow.Directory over the service's ``async_sessionmaker`` (SQLite via aiosqlite, PostgreSQL via asyncpg).
 
-    Look-ups only read; audit rows go to an AuditWriter. ``start()`` seeds the limit from the audit log (a
+    Look-ups only read, and concurrent ones share a query (dialer.ivr.batch); audit rows go to an
+    AuditWriter. ``start()`` seeds the limit from the audit log (a
     look-up before it seeds first), ``close()`` writes the rows still queued: the service calls both."""
 
     def __init__(
@@ -160,13 +185,19 @@ class AsyncDirectory:
         flush_interval: float = 0.5,
         limiter: MissLimiter | None = None,
     ) -> None:
-        from dialer.ivr.audit import AuditWriter  # asyncio-only module: not part of the classic bundle
+        # asyncio-only modules: not part of the classic bundle
+        from dialer.ivr.audit import AuditWriter
+        from dialer.ivr.batch import Coalescer
 
         self.sessions = sessions
         self.limiter = limiter or MissLimiter()
         self._limited = Limited(self.limiter)
         self._window_s = 600.0
         self.audit = AuditWriter(self._write, interval=flush_interval, on_tick=self._sweep)
+        self._finds = Coalescer(lambda keys: self._run(lambda c: find_many(c, keys)), LookupResult(None))
+        self._phones: Coalescer[AppInfo | None] = Coalescer(
+            lambda phones: self._run(lambda c: dict(by_phones(c, phones))), None
+        )
         self._seeded = False
         self._seed_lock = asyncio.Lock()
 
@@ -210,17 +241,22 @@ class AsyncDirectory:
     ) -> LookupResult:
         if not self._seeded:
             await self.start(window_s)
+        key = search_key(number)
         res = await self._limited.lookup(
-            lambda: self._run(lambda c: find(c, number)), caller, max_misses, window_s
+            lambda: self._finds.get(key) if key else _nothing(), caller, max_misses, window_s
         )
         self.audit.add(audit_row(LOOKUP, caller, {**details, "status": outcome_status(res)}))
         return res
 
     async def by_phone(self, phone: str) -> AppInfo | None:
-        return await self._run(lambda c: by_phone(c, phone))
+        return await self._phones.get(phone)
 
     async def record_call(self, caller: str, details: Mapping[str, Any]) -> None:
         self.audit.add(audit_row(CALL, caller, details))
+
+
+async def _nothing() -> LookupResult:
+    return LookupResult(None)
 
 
 # ---- the classic AGI script: a sync engine in worker threads --------------------------------------------------

@@ -316,3 +316,49 @@ async def test_migration_fills_the_key_of_existing_applications(empty_db_url: st
         await asyncio.to_thread(migrate.downgrade, empty_db_url, "0004")  # and back
     finally:
         await engine.dispose()
+
+
+async def test_concurrent_look_ups_share_queries_and_each_gets_its_own_answer(db_sessions: Any) -> None:
+    await seed(db_sessions)
+    d = AsyncDirectory(db_sessions)
+    await d.start(600)
+    wanted = [keyed for _, keyed in FORMATS.values()] * 4 + ["3000111111", "5555555555"] * 3
+    results = await asyncio.gather(
+        *(
+            d.lookup(n, f"+7999000{i:04d}", max_misses=5, window_s=600, details=DETAILS)
+            for i, n in enumerate(wanted)
+        )
+    )
+    by_digits = {keyed: number for number, keyed in FORMATS.values()}
+    for n, res in zip(wanted, results, strict=True):
+        if n in by_digits:
+            assert res.app is not None and res.app.number == by_digits[n]
+        elif n == "3000111111":
+            assert res.ambiguous and res.app is None
+        else:
+            assert res.app is None and not res.ambiguous
+    assert d._finds.queries < len(wanted) / 4  # 34 look-ups, a handful of queries
+    # the caller ID offers coalesce the same way, each phone getting its newest application
+    phones = await asyncio.gather(*(d.by_phone(p) for p in ["+79161112233", "+70000000000"] * 5))
+    assert [a.number if a else None for a in phones] == ["1234567891", None] * 5
+    await d.close()
+
+
+async def test_a_failed_shared_query_fails_each_look_up_in_it(db_sessions: Any) -> None:
+    d = AsyncDirectory(db_sessions)
+    await d.start(600)
+
+    async def down(keys: list[str]) -> Any:
+        raise ConnectionRefusedError("database is down")
+
+    d._finds._fetch = down
+    results = await asyncio.gather(
+        *(
+            d.lookup(f"12345678{i:02d}", "+79990000001", max_misses=5, window_s=600, details=DETAILS)
+            for i in range(3)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ConnectionRefusedError) for r in results)
+    assert d.limiter.count("+79990000001", 600) == 0  # a look-up that failed is no miss
+    await d.close()
