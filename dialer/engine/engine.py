@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 TICK = 0.5
 RELOAD_EVERY = 1.0
 RECONCILE_RETRY = 2.0
+DRAIN_SECONDS = 30.0  # on stop, calls in flight get this long to finish (docker's stop grace is longer)
 AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "logged_out")
 
 
@@ -100,7 +101,7 @@ class Engine:
         self._task = asyncio.create_task(self._run(), name="dialer-engine")
         self._spawn(self._bus_listener())
 
-    async def stop(self, grace: float = 30.0) -> None:
+    async def stop(self, grace: float = DRAIN_SECONDS) -> None:
         """Stop placing calls; let outbound calls in flight finish (up to ``grace`` seconds) and commit
         their outcomes."""
         self.accepting = False

@@ -1,0 +1,204 @@
+"""The engine's database promises on SQLite and PostgreSQL: an outcome is retried until committed (the
+number stays in flight meanwhile), a late write never reopens an ended attempt, a disposition saved during
+the call is kept, a stopped campaign's contact keeps its remaining attempts, and recovery never downgrades
+a call the database saw connected."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from dialer.agents import services as agents
+from dialer.callrecords.fate import CallFate
+from dialer.campaigns import services as campaigns
+from dialer.campaigns.schemas import CampaignSpec
+from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.db.models import AgentPresence, CallAttempt, Contact, InflightNumber
+from dialer.dispositions import services as dispositions
+from dialer.dispositions.schemas import DispositionIn
+from dialer.engine import store
+from dialer.engine.callbook import SaveFinish
+from dialer.engine.outbox import Outbox
+from dialer.engine.outcomes import CallFacts, Outcome
+from dialer.engine.store import Finish, Sessions
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[Sessions]:
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _campaign(sessions: Sessions, phones: list[str], **spec: Any) -> store.CampaignRuntime:
+    await campaigns.create_campaign(
+        sessions,
+        CampaignSpec(name="w", **spec),
+        actor="t",
+        default_tz="Europe/Moscow",
+        default_caller_id="505",
+    )
+    rows = "phone,application_number,name\n" + "".join(f"{p},W-{i},P {i}\n" for i, p in enumerate(phones))
+    await campaigns.import_contacts(sessions, "w", io.BytesIO(rows.encode()), actor="t")
+    await campaigns.change_state(sessions, "w", "start", actor="t")
+    await agents.ensure_agent(sessions, "101")
+    await agents.set_presence(sessions, "101", AgentPresence.READY, actor="t")
+    window = {"hours": {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+    (camp,) = await store.load_campaigns(sessions, window, "Europe/Moscow")
+    return camp
+
+
+async def _place(sessions: Sessions, camp: store.CampaignRuntime) -> store.Placed:
+    async with sessions() as s:
+        (contact,) = await store.fetch_due(s, camp, NOW + timedelta(days=1), 1, reserved=False)
+    placed = await store.place(sessions, camp, contact, NOW, None)
+    assert placed is not None
+    return placed
+
+
+def _finish(p: store.Placed, outcome: Outcome, agent: str | None = None) -> Finish:
+    return Finish(
+        attempt_id=p.attempt_id,
+        outcome=outcome,
+        facts=CallFacts(answered=outcome is Outcome.CONNECTED, agent_connected=outcome is Outcome.CONNECTED),
+        ended_at=NOW + timedelta(seconds=40),
+        answered_at=None,
+        bridged_at=None,
+        agent_ext=agent,
+        ring_seconds=None,
+        wait_seconds=None,
+        talk_seconds=None,
+        decided_at=NOW + timedelta(seconds=40),
+    )
+
+
+async def _inflight(sessions: Sessions) -> set[str]:
+    async with sessions() as s:
+        return set((await s.execute(select(InflightNumber.phone))).scalars())
+
+
+async def test_an_outcome_that_fails_to_commit_is_retried_and_the_number_stays_blocked(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camp = await _campaign(sessions, ["+79900001231", "+79900001232"], max_attempts=3)
+    a, b = await _place(sessions, camp), await _place(sessions, camp)
+    real = store.finish
+    failing = {a.attempt_id}
+
+    async def flaky(sess: Sessions, f: Finish, c: Any) -> Any:
+        if f.attempt_id in failing:
+            raise ConnectionError("database went away")
+        return await real(sess, f, c)
+
+    monkeypatch.setattr(store, "finish", flaky)
+    box = Outbox(sessions, {camp.id: camp}.get)
+    box.add(
+        [SaveFinish(_finish(a, Outcome.BUSY), camp.id), SaveFinish(_finish(b, Outcome.NOANSWER), camp.id)]
+    )
+    await box.flush(1000.0)
+    # the second call's outcome is written although the first one's failed
+    assert box.attempt_ids() == {a.attempt_id}
+    assert await _inflight(sessions) == {a.phone}  # nobody may dial that number meanwhile
+    failing.clear()
+    await box.flush(1000.1)  # backoff: not due yet
+    assert box.attempt_ids() == {a.attempt_id}
+    await box.flush(1010.0)
+    assert box.attempt_ids() == set() and await _inflight(sessions) == set()
+    async with sessions() as s:
+        outcomes = {x.id: x.outcome for x in (await s.execute(select(CallAttempt))).scalars()}
+    assert outcomes == {a.attempt_id: "busy", b.attempt_id: "noanswer"}
+
+
+async def test_a_late_write_never_reopens_an_ended_attempt(sessions: Sessions) -> None:
+    camp = await _campaign(sessions, ["+79900001231"])
+    p = await _place(sessions, camp)
+    await store.finish(sessions, _finish(p, Outcome.NOANSWER), camp)
+    await store.mark_sent(sessions, p.attempt_id)
+    await store.mark_bridged(sessions, p.attempt_id, "101", NOW)
+    async with sessions() as s:
+        a = await s.get(CallAttempt, p.attempt_id)
+        assert a is not None and a.state == "ended" and a.outcome == "noanswer" and a.bridged_at is None
+
+
+async def test_a_disposition_saved_during_the_call_is_kept_when_the_call_ends(sessions: Sessions) -> None:
+    camp = await _campaign(sessions, ["+79900001231"], max_attempts=3)
+    p = await _place(sessions, camp)
+    await store.mark_bridged(sessions, p.attempt_id, "101", NOW)
+    when = datetime.now(UTC) + timedelta(days=2)
+    await dispositions.record(
+        sessions, p.attempt_id, DispositionIn(kind="callback", callback_at=when), actor="t", agent_id=None
+    )
+    await store.finish(sessions, _finish(p, Outcome.CONNECTED, "101"), camp)
+    async with sessions() as s:
+        c = (await s.execute(select(Contact))).scalar_one()
+    assert c.state == "pending" and c.priority == 0 and c.next_attempt_at is not None
+
+
+async def test_a_call_ending_after_stop_cancels_its_contact_instead_of_exhausting_it(
+    sessions: Sessions,
+) -> None:
+    camp = await _campaign(sessions, ["+79900001234"], max_attempts=3)
+    p = await _place(sessions, camp)
+    await campaigns.change_state(sessions, "w", "stop", actor="t")
+    await store.finish(sessions, _finish(p, Outcome.NOANSWER), None)  # the engine no longer loads it
+    async with sessions() as s:
+        c = (await s.execute(select(Contact))).scalar_one()
+    assert c.state == "cancelled" and c.attempts == 1
+
+
+async def test_recovery_never_downgrades_a_call_the_database_saw_connected(sessions: Sessions) -> None:
+    camp = await _campaign(sessions, ["+79900001232", "+79900001234", "+79900001233"], max_attempts=3)
+    talked, unsent, lost = (
+        await _place(sessions, camp),
+        await _place(sessions, camp),
+        await _place(sessions, camp),
+    )
+    await store.mark_bridged(sessions, talked.attempt_id, "101", NOW)
+    await store.mark_sent(sessions, lost.attempt_id)
+    attempts = {a.id: a for a in await store.unfinished_attempts(sessions)}
+    later = NOW + timedelta(minutes=2)
+    # no record of any of them (Asterisk's records lost): the conservative rule
+    assert (
+        await store.close_lost(sessions, attempts[talked.attempt_id], None, camp, later) is Outcome.CONNECTED
+    )
+    assert await store.close_lost(sessions, attempts[unsent.attempt_id], None, camp, later) is None
+    assert await store.close_lost(sessions, attempts[lost.attempt_id], None, camp, later) is Outcome.FAILED
+    async with sessions() as s:
+        rows = {a.id: a for a in (await s.execute(select(CallAttempt))).scalars()}
+        contacts = {c.phone: c for c in (await s.execute(select(Contact))).scalars()}
+    assert rows[talked.attempt_id].outcome == "connected" and rows[talked.attempt_id].agent_id is not None
+    assert rows[talked.attempt_id].bridged_at is not None
+    assert contacts[talked.phone].state == "done"  # never called again
+    assert rows[unsent.attempt_id].state == "not_sent"
+    assert contacts[unsent.phone].state == "pending" and contacts[unsent.phone].attempts == 0
+    assert contacts[lost.phone].state == "pending" and contacts[lost.phone].attempts == 1
+    assert await _inflight(sessions) == set()
+
+
+async def test_recovery_takes_asterisks_record_over_the_databases_guess(sessions: Sessions) -> None:
+    camp = await _campaign(sessions, ["+79900001231"], max_attempts=3)
+    p = await _place(sessions, camp)
+    await store.mark_sent(sessions, p.attempt_id)  # the bridge was never written: the service died first
+    (attempt,) = await store.unfinished_attempts(sessions)
+    f = CallFate(
+        Outcome.CONNECTED,
+        "101",
+        NOW,
+        NOW + timedelta(seconds=2),
+        NOW + timedelta(seconds=2),
+        NOW + timedelta(seconds=10),
+        8.0,
+    )
+    assert await store.close_lost(sessions, attempt, f, camp, NOW + timedelta(minutes=1)) is Outcome.CONNECTED
+    async with sessions() as s:
+        a = await s.get(CallAttempt, p.attempt_id)
+        c = (await s.execute(select(Contact))).scalar_one()
+    assert a is not None and a.outcome == "connected" and a.agent_id is not None and a.talk_seconds == 8.0
+    assert c.state == "done"
