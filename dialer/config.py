@@ -121,7 +121,10 @@ LOOPBACK = ["127.0.0.0/8", "::1"]
 class HttpConfig(BindConfig):
     bind: str = "127.0.0.1:8080"
     keepalive_timeout: float = Field(
-        15.0, gt=0, le=3600, description="an idle connection (or one still sending its headers) is closed after"
+        15.0,
+        gt=0,
+        le=3600,
+        description="an idle connection (or one still sending its headers) is closed after",
     )
     secure_cookies: bool = Field(False, description="mark the session cookie Secure (behind a TLS proxy)")
     trusted_proxies: list[str] = Field(
@@ -269,6 +272,23 @@ def _format_error(err: ValidationError) -> str:
             msg = "unknown key"
         parts.append(f"{loc}: {msg}")
     return "invalid configuration: " + "; ".join(parts)
+
+
+def database_unreachable(url: str, error: BaseException) -> str:
+    """The one line for a database that can not be used at start-up: names ``database.url`` (with the
+    password hidden) and the driver's own first line, never a traceback."""
+    from dialer.db.engine import safe_url
+
+    cause: BaseException = getattr(error, "orig", None) or error
+    said = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+    try:
+        shown = safe_url(url)
+    except Exception:
+        shown = "(unparseable)"
+    secret = url.partition("://")[2].rpartition("@")[0].partition(":")[2]
+    if secret:
+        said = said.replace(secret, "***")
+    return f"database.url: can not use the database {shown}: {type(cause).__name__}: {said}"
 
 
 def default_config_path() -> Path | None:

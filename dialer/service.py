@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dialer import metrics
 from dialer.ami.link import AmiLink, LinkState
 from dialer.bus import EventBus
-from dialer.config import Settings, split_bind
+from dialer.config import ConfigError, Settings, database_unreachable, split_bind
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker, safe_url
 from dialer.fastagi.server import FastAgiServer
@@ -53,9 +53,12 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started = time.monotonic()
-        self.engine: AsyncEngine = make_engine(
-            settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
-        )
+        try:
+            self.engine: AsyncEngine = make_engine(
+                settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+            )
+        except Exception as e:  # a bad URL or an SQLite folder that can not be made
+            raise ConfigError(database_unreachable(settings.database_url, e)) from None
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
         self.ami = AmiLink.from_settings(settings.ami)
         host, port = split_bind(settings.fastagi.bind)
@@ -113,7 +116,10 @@ class Service:
 
     async def start(self) -> None:
         log.info("database: %s", safe_url(self.settings.database_url))
-        await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
+        try:
+            await asyncio.to_thread(migrate.upgrade, self.settings.database_url)
+        except Exception as e:  # unreachable, wrong password, no such file: the operator's one line
+            raise ConfigError(database_unreachable(self.settings.database_url, e)) from None
         self.ami.start()
         await self.fastagi.start()
         for hook in self.on_start:

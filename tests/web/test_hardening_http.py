@@ -77,3 +77,38 @@ async def test_a_malformed_request_is_one_warning_line(
         assert problems[0].levelno == logging.WARNING and not problems[0].exc_info
         said = problems[0].getMessage()
         assert "bad HTTP request: " in said and "\n" not in said and not said.endswith(":"), said
+
+
+def test_an_unusable_database_at_start_up_is_one_line_naming_database_url(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.web.conftest import REPO, dead_port
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for url in (
+        f"postgresql+asyncpg://dialer:Sup3rSecret@127.0.0.1:{dead_port()}/dialer",  # nobody listens
+        f"sqlite+aiosqlite:///{blocker}/dialer.db",  # the folder is a file
+    ):
+        env = {
+            **os.environ,
+            "DIALER_DATABASE__URL": url,
+            "DIALER_AMI__PORT": str(dead_port()),
+            "DIALER_HTTP__BIND": f"127.0.0.1:{dead_port()}",
+            "DIALER_FASTAGI__BIND": f"127.0.0.1:{dead_port()}",
+            "DIALER_LOGGING__LEVEL": "WARNING",
+        }
+        r = subprocess.run(
+            [sys.executable, "-m", "dialer", "--config", str(REPO / "config.yaml"), "serve"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=tmp_path,
+        )
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert lines[0].startswith("dialer: database.url: can not use the database ")
+        assert "Sup3rSecret" not in r.stderr + r.stdout
