@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dialer.config import WEEKDAYS, parse_hours
+from dialer.hours import WEEKDAYS, parse_hours
 
 
 @dataclass(frozen=True)

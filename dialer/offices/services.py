@@ -16,16 +16,15 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
 from dialer.config import WEEKDAYS
@@ -37,10 +36,10 @@ from dialer.db.models import (
     CallAttempt,
     Disposition,
     Office,
-    SlotCounter,
 )
 from dialer.db.types import utcnow
 from dialer.imports.csvfile import CsvFormatError, read_rows
+from dialer.offices import ledger
 from dialer.offices.schemas import (
     AppointmentOut,
     DayLoad,
@@ -288,20 +287,7 @@ async def link_applications(sessions: Sessions, *, actor: str) -> LinkReport:
 
 
 # ---- slots ---------------------------------------------------------------------------------------------
-def _day_range(sched: Schedule, first: date, last: date) -> tuple[datetime, datetime]:
-    tz = sched.window.tz
-    a = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
-    b = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return a, b
-
-
-async def _taken(s: AsyncSession, office_id: int, since: datetime, until: datetime) -> dict[datetime, int]:
-    rows = await s.execute(
-        select(SlotCounter.start, SlotCounter.taken).where(
-            SlotCounter.office_id == office_id, SlotCounter.start >= since, SlotCounter.start < until
-        )
-    )
-    return {start: int(taken) for start, taken in rows.tuples()}
+_day_range = ledger.day_range
 
 
 def _slot(sched: Schedule, start: datetime, taken: int, bookable: bool) -> SlotOut:
@@ -320,7 +306,7 @@ async def day_slots(sessions: Sessions, office_id: int, day: date, now: datetime
         office = await _office(s, office_id)
         sched = schedule(office)
         since, until = _day_range(sched, day, day)
-        taken = await _taken(s, office_id, since, until)
+        taken = await s.run_sync(lambda sync: ledger.taken(sync.connection(), office_id, since, until))
     _, last = sched.bookable_days(now)
     slots = [_slot(sched, st, taken.get(st, 0), st > now and day <= last) for st in sched.day_slots(day)]
     return DaySlots(office_id=office_id, date=day, timezone=office.timezone, slots=slots)
@@ -342,24 +328,16 @@ async def next_free(
     async with sessions() as s:
         office = await _office(s, office_id)
         sched = schedule(office)
-        first, last = sched.bookable_days(now, ready_from)
-        if day is not None:
-            first, last = max(first, day), min(last, day)
-        if first > last:
-            return []
-        since, until = _day_range(sched, first, last)
-        taken = await _taken(s, office_id, since, until)
-    floor = max(now, after) if after is not None else now
-    out: list[SlotOut] = []
-    d = first
-    while d <= last and len(out) < limit:
-        for st in sched.day_slots(d):
-            if st > floor and taken.get(st, 0) < sched.capacity:
-                out.append(_slot(sched, st, taken.get(st, 0), True))
-                if len(out) >= limit:
-                    break
-        d += timedelta(days=1)
-    return out
+
+        def read(sync: Session) -> list[tuple[datetime, int]]:
+            row = ledger.office(sync.connection(), office_id)
+            assert row is not None
+            return ledger.free_slots(
+                sync.connection(), row, now=now, after=after, ready_from=ready_from, day=day, limit=limit
+            )
+
+        found = await s.run_sync(read)
+    return [_slot(sched, st, n, True) for st, n in found]
 
 
 # ---- bookings ------------------------------------------------------------------------------------------
@@ -401,22 +379,6 @@ async def _application(s: AsyncSession, number: str) -> Application:
     if app is None:
         raise NotFound(f"no application {number!r}", field="application_number")
     return app
-
-
-async def _insert_counter(s: AsyncSession, office_id: int, start: datetime) -> None:
-    values = {"office_id": office_id, "start": start, "taken": 0}
-    if s.get_bind().dialect.name == "postgresql":
-        await s.execute(pg_insert(SlotCounter).values(values).on_conflict_do_nothing())
-    else:
-        await s.execute(sqlite_insert(SlotCounter).values(values).on_conflict_do_nothing())
-
-
-async def _free_place(s: AsyncSession, office_id: int, start: datetime) -> None:
-    await s.execute(
-        update(SlotCounter)
-        .where(SlotCounter.office_id == office_id, SlotCounter.start == start, SlotCounter.taken > 0)
-        .values(taken=SlotCounter.taken - 1)
-    )
 
 
 async def book(
@@ -479,51 +441,34 @@ async def _book_once(
         ).scalar_one_or_none()
         if current is not None and current.office_id == office.id and current.start == start:
             return Booked(_appointment_out(current, app, office), False)
-        # the guard: take a place only while one is free (the first write: SQLite's lock starts here)
-        await _insert_counter(s, office.id, start)
-        res = await s.execute(
-            update(SlotCounter)
-            .where(
-                SlotCounter.office_id == office.id,
-                SlotCounter.start == start,
-                SlotCounter.taken < office.capacity,
-            )
-            .values(taken=SlotCounter.taken + 1)
-        )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            local = start.astimezone(ZoneInfo(office.timezone))
-            raise SlotFull(f"the slot at {local:%Y-%m-%d %H:%M} is full", field="start")
-        moved_from = None
+        current_row = None
         if current is not None:
-            res = await s.execute(
-                update(Appointment)
-                .where(Appointment.id == current.id, Appointment.state == AppointmentState.ACTIVE)
-                .values(state=AppointmentState.MOVED, active_application_id=None, cancelled_at=now)
-            )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise Conflict(
-                    f"the booking of {number} changed meanwhile; try again", field="application_number"
-                )
-            await _free_place(s, current.office_id, current.start)
-            moved_from = current.id
-        appt = Appointment(
-            application_id=app.id,
-            active_application_id=app.id,
-            office_id=office.id,
-            start=start,
-            state=AppointmentState.ACTIVE,
-            source=source,
-            booked_by=actor,
-            attempt_id=attempt_id,
-            created_at=now,
-        )
-        s.add(appt)
+            current_row = await s.run_sync(lambda sync: ledger.active_booking(sync.connection(), app.id))
         try:
-            await s.flush()
-        except IntegrityError:
+            made = await s.run_sync(
+                lambda sync: ledger.book(
+                    sync.connection(),
+                    application_id=app.id,
+                    office_id=office.id,
+                    capacity=office.capacity,
+                    start=start,
+                    current=current_row,
+                    actor=actor,
+                    source=source,
+                    attempt_id=attempt_id,
+                    now=now,
+                )
+            )
+        except ledger.SlotTaken:
+            local = start.astimezone(ZoneInfo(office.timezone))
+            raise SlotFull(f"the slot at {local:%Y-%m-%d %H:%M} is full", field="start") from None
+        except ledger.Changed:
             raise Conflict(
-                f"application {number} was booked meanwhile; look at its booking", field="application_number"
+                f"the booking of {number} changed meanwhile; try again", field="application_number"
             ) from None
+        moved_from = made.moved_from
+        appt = await s.get(Appointment, made.id)
+        assert appt is not None
         await audit(
             s,
             actor,
@@ -546,17 +491,13 @@ async def cancel(
     for tries in range(LOCK_RETRIES):
         try:
             async with sessions() as s:
-                res = await s.execute(
-                    update(Appointment)
-                    .where(Appointment.id == appointment_id, Appointment.state == AppointmentState.ACTIVE)
-                    .values(state=AppointmentState.CANCELLED, active_application_id=None, cancelled_at=now)
-                )
+                done = await s.run_sync(lambda sync: ledger.cancel(sync.connection(), appointment_id, now))
                 appt = await s.get(Appointment, appointment_id)
                 if appt is None:
                     raise NotFound(f"no appointment {appointment_id}", field="id")
-                if res.rowcount != 1:  # type: ignore[attr-defined]
+                if not done:
                     raise Conflict(f"appointment {appointment_id} is already {appt.state}", field="id")
-                await _free_place(s, appt.office_id, appt.start)
+                await s.refresh(appt)
                 app = await s.get(Application, appt.application_id)
                 office = await s.get(Office, appt.office_id)
                 assert app is not None and office is not None

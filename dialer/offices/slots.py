@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from dialer.config import parse_hours
 from dialer.engine.window import CallingWindow
+from dialer.hours import parse_hours
 
 DAY_MINUTES = 24 * 60
 
