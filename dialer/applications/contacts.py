@@ -11,6 +11,7 @@ from dialer.applications.keys import search_key
 from dialer.applications.schemas import ContactEdit, ContactOut
 from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit, get_campaign
 from dialer.db.models import Application, Campaign, Contact, ContactState
+from dialer.likes import ESCAPE, contains, starts_with
 from dialer.phones import InvalidPhone, normalize
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -46,11 +47,11 @@ async def search(
         if state:
             query = query.where(Contact.state == state)
         if q:
-            like = f"%{q.strip()}%"
+            like = contains(q)
             matches = [
-                Contact.phone.like(like),
-                Contact.name.ilike(like),
-                Application.number.like(f"{q.strip()}%"),
+                Contact.phone.like(like, escape=ESCAPE),
+                Contact.name.ilike(like, escape=ESCAPE),
+                Application.number.like(starts_with(q), escape=ESCAPE),
             ]
             if search_key(q):
                 matches.append(Application.search_key.like(f"{search_key(q)}%"))

@@ -29,6 +29,7 @@ from dialer.campaigns.services import CampaignError, NotFound, audit
 from dialer.db.models import Application, ApplicationStatus
 from dialer.db.types import utcnow
 from dialer.imports.csvfile import CsvFormatError, Row, read_rows
+from dialer.likes import ESCAPE, contains, starts_with
 from dialer.phones import InvalidPhone, normalize
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -249,11 +250,11 @@ async def search(
     (part) or phone (part); newest first."""
     query = select(Application)
     if q:
-        like = f"%{q.strip()}%"
+        like = contains(q)
         matches = [
-            Application.number.like(f"{q.strip()}%"),
-            Application.applicant_name.ilike(like),
-            Application.phone.like(like),
+            Application.number.like(starts_with(q), escape=ESCAPE),
+            Application.applicant_name.ilike(like, escape=ESCAPE),
+            Application.phone.like(like, escape=ESCAPE),
         ]
         key = search_key(q)
         if key:

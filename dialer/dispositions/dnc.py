@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.campaigns.services import NotFound, audit
 from dialer.db.models import DoNotCall
+from dialer.likes import ESCAPE, contains
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -24,7 +25,7 @@ class DncOut(BaseModel):
 async def search(sessions: Sessions, q: str | None, page: int, per_page: int) -> tuple[list[DncOut], int]:
     query = select(DoNotCall)
     if q:
-        query = query.where(DoNotCall.phone.like(f"%{q.strip()}%"))
+        query = query.where(DoNotCall.phone.like(contains(q), escape=ESCAPE))
     async with sessions() as s:
         total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
         rows = (

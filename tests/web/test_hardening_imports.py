@@ -135,3 +135,24 @@ async def test_cli_import_failure_is_one_line_and_leaves_no_campaign(db_url: str
     finally:
         await engine.dispose()
     assert names == ["spring"]  # created once, by the run that could import
+
+
+async def test_search_takes_percent_and_underscore_literally(web: Web) -> None:
+    data = (APPS + "A-1,Ivanov,+79161234567,ready\nA_2,Pet%rov,+79161234568,ready\n").encode()
+    job, _ = await _import(web, data)
+    assert job["created"] == 2
+
+    async def found(q: str) -> set[str]:
+        r = await web.admin("GET", "/applications", params={"q": q})
+        assert r.status == 200, await r.text()
+        return {a["number"] for a in (await r.json())["items"]}
+
+    assert await found("%") == {"A_2"}  # the one with a % in its name, not everything
+    assert await found("_") == set()  # an underscore is an underscore, not "any one character"
+    assert await found("A_") == {"A_2"}
+    assert await found("Pet%r") == {"A_2"}
+    assert await found("Iv") == {"A-1"}
+    r = await web.admin("POST", "/dnc", json={"phones": ["+79161234567"]})
+    assert r.status in (200, 201), await r.text()
+    r = await web.admin("GET", "/dnc", params={"q": "%"})
+    assert (await r.json())["total"] == 0
