@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 
 from dialer.campaigns import services
 from dialer.campaigns.schemas import CampaignStatus
-from dialer.campaigns.waiting import Facts, LinkFact, explain
+from dialer.campaigns.waiting import Activity, Facts, LinkFact, explain
 from dialer.config import Settings, split_bind
 from dialer.db.models import (
     Agent,
@@ -36,7 +36,9 @@ from dialer.db.types import utcnow
 from dialer.dispositions.occupancy import Day, Occupancy, load_day
 from dialer.engine.window import CallingWindow
 
-PREDICTIVE_CAP_FALLBACK = "progressive: budget"  # the predictive pacer's reason when the cap is at risk
+# the pacing reasons that say the abandon cap holds the dialling back: the predictive pacer's own fallback,
+# and the cap guard every mode goes through (dialer/pacing/guard.py)
+CAP_REASONS = ("progressive: budget", "held to the abandon cap")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class SnapshotFacts:
             return None
         cap = live.get("cap_reached")
         if cap is None and live.get("pacing_reason"):
-            cap = str(live["pacing_reason"]).startswith(PREDICTIVE_CAP_FALLBACK)
+            cap = any(r in str(live["pacing_reason"]) for r in CAP_REASONS)
         level = live.get("dial_level")
         return CampaignEngineFacts(
             cap_reached=None if cap is None else bool(cap),
@@ -134,58 +136,89 @@ def window_of(camp: Campaign, default_window: Mapping[str, Any]) -> CallingWindo
     )
 
 
-async def _facts(
+@dataclass(frozen=True)
+class Counts:
+    """A campaign's figures the caller already has (live from the engine where it knows them)."""
+
+    in_flight: int
+    answered_today: int
+    abandoned_today: int
+
+
+async def explain_running(
     sessions: services.Sessions,
-    camp: Campaign,
-    st: CampaignStatus,
+    counts: Mapping[str, Counts],
+    *,
     engine: EngineFacts,
     default_window: Mapping[str, Any],
     now: datetime,
-) -> Facts:
+) -> dict[str, Activity]:
+    """What each running campaign is doing, by name. Four queries whatever the number of campaigns:
+    running campaigns, agents' presence, which campaigns agents are limited to, and contacts callable with
+    the earliest next attempt per campaign."""
     async with sessions() as s:
-        eligible = or_(
-            ~exists().where(AgentCampaign.agent_id == Agent.id),
-            exists().where(AgentCampaign.agent_id == Agent.id, AgentCampaign.campaign_id == camp.id),
+        camps = list(
+            (await s.execute(select(Campaign).where(Campaign.state == CampaignState.RUNNING))).scalars()
         )
-        presence = dict(
-            (await s.execute(select(Agent.presence, func.count()).where(eligible).group_by(Agent.presence)))
-            .tuples()
-            .all()
-        )
-        callable_, next_due = (
-            await s.execute(
-                select(func.count(), func.min(Contact.next_attempt_at)).where(
-                    Contact.campaign_id == camp.id,
-                    Contact.state == ContactState.PENDING,
-                    Contact.attempts < camp.max_attempts,
-                    ~exists().where(DoNotCall.phone == Contact.phone),
+        if not camps:
+            return {}
+        presence = dict((await s.execute(select(Agent.id, Agent.presence))).tuples().all())
+        limited: dict[int, set[int]] = {}
+        for agent_id, campaign_id in (
+            await s.execute(select(AgentCampaign.agent_id, AgentCampaign.campaign_id))
+        ).tuples():
+            limited.setdefault(agent_id, set()).add(campaign_id)
+        due = {
+            cid: (int(n), first)
+            for cid, n, first in (
+                await s.execute(
+                    select(Contact.campaign_id, func.count(), func.min(Contact.next_attempt_at))
+                    .join(Campaign, Campaign.id == Contact.campaign_id)
+                    .where(
+                        Campaign.state == CampaignState.RUNNING,
+                        Contact.state == ContactState.PENDING,
+                        Contact.attempts < Campaign.max_attempts,
+                        ~exists().where(DoNotCall.phone == Contact.phone),
+                    )
+                    .group_by(Contact.campaign_id)
                 )
+            ).tuples()
+        }
+    link = engine.link()
+    out: dict[str, Activity] = {}
+    for camp in camps:
+        mine = [p for a, p in presence.items() if not limited.get(a) or camp.id in limited[a]]
+        on_duty = sum(1 for p in mine if p == AgentPresence.READY)
+        paused = sum(1 for p in mine if p == AgentPresence.PAUSED)
+        n = counts.get(camp.name) or Counts(0, 0, 0)
+        rate = n.abandoned_today / n.answered_today if n.answered_today else 0.0
+        live = engine.campaign(camp.name)
+        cap = live.cap_reached if live is not None else None
+        if cap is None:  # the engine has not said: the day's figures
+            cap = n.answered_today > 0 and rate >= camp.abandon_cap
+        level = live.dial_level if live is not None else None
+        if level is None and on_duty:  # the engine's definition, from the database: lines per agent on duty
+            level = n.in_flight / on_duty
+        callable_, next_due = due.get(camp.id, (0, None))
+        out[camp.name] = explain(
+            Facts(
+                now=now,
+                mode=camp.pacing_mode,
+                window=window_of(camp, default_window),
+                timezone=camp.timezone,
+                agents_on_duty=on_duty,
+                agents_paused=paused,
+                callable_contacts=callable_,
+                next_due=next_due,
+                calls_in_flight=n.in_flight,
+                link=link,
+                cap_reached=cap,
+                abandon_rate=rate,
+                abandon_cap=camp.abandon_cap,
+                dial_level=level,
             )
-        ).one()
-    live = engine.campaign(camp.name)
-    cap = live.cap_reached if live is not None else None
-    if cap is None:  # the engine has not said: the day's figures from the database
-        cap = st.answered_today > 0 and st.abandon_rate_today >= st.abandon_cap
-    on_duty = int(presence.get(AgentPresence.READY, 0))
-    level = live.dial_level if live is not None else None
-    if level is None and on_duty:  # the engine's definition, from the database: lines per agent on duty
-        level = st.calls_in_flight / on_duty
-    return Facts(
-        now=now,
-        mode=camp.pacing_mode,
-        window=window_of(camp, default_window),
-        timezone=camp.timezone,
-        agents_on_duty=on_duty,
-        agents_paused=int(presence.get(AgentPresence.PAUSED, 0)),
-        callable_contacts=int(callable_),
-        next_due=next_due,
-        calls_in_flight=st.calls_in_flight,
-        link=engine.link(),
-        cap_reached=cap,
-        abandon_rate=st.abandon_rate_today,
-        abandon_cap=st.abandon_cap,
-        dial_level=level,
-    )
+        )
+    return out
 
 
 class Days:
@@ -207,24 +240,27 @@ async def campaign_status(
     engine: EngineFacts,
     default_window: Mapping[str, Any],
     now: datetime | None = None,
-    days: Days | None = None,
 ) -> CampaignStatus:
     """services.campaign_status plus ``activity`` (running campaigns) and ``occupancy``."""
     now = now or utcnow()
-    days = days or Days(sessions, now)
     st = await services.campaign_status(sessions, name, now)
+    counts = {name: Counts(st.calls_in_flight, st.answered_today, st.abandoned_today)}
+    activities = await explain_running(
+        sessions, counts, engine=engine, default_window=default_window, now=now
+    )
     async with sessions() as s:
         camp = await services.get_campaign(s, name)
-    activity = None
-    if camp.state == CampaignState.RUNNING:
-        activity = explain(await _facts(sessions, camp, st, engine, default_window, now))
-    occupancy = (await days.get(camp.timezone)).figures(camp.id)
-    return st.model_copy(update={"activity": activity, "occupancy": occupancy})
+    occupancy = (await Days(sessions, now).get(camp.timezone)).figures(camp.id)
+    return st.model_copy(update={"activity": activities.get(name), "occupancy": occupancy})
 
 
-async def centre_occupancy(
-    sessions: services.Sessions, tz: str, now: datetime | None = None, days: Days | None = None
-) -> Occupancy:
-    """Occupancy of all agents on all calls, the day starting at midnight in the centre's time zone."""
-    now = now or utcnow()
-    return (await (days or Days(sessions, now)).get(tz)).figures(None)
+async def occupancies(
+    sessions: services.Sessions, centre_tz: str, now: datetime
+) -> tuple[Occupancy, dict[str, Occupancy]]:
+    """The centre's occupancy (the day from midnight in its time zone) and each campaign's (in the
+    campaign's zone), reading presence and calls once per time zone."""
+    days = Days(sessions, now)
+    async with sessions() as s:
+        camps = (await s.execute(select(Campaign.id, Campaign.name, Campaign.timezone))).tuples().all()
+    per = {name: (await days.get(tz)).figures(cid) for cid, name, tz in camps}
+    return (await days.get(centre_tz)).figures(None), per

@@ -43,9 +43,7 @@ TEMPLATES = {
     "retry_wait": "waiting: all contacts are waiting for their retry time; the next is due at {at} ({tz})",
     "no_agents": "waiting: no agent is ready",
     "no_agents_paused": "waiting: no agent is ready ({paused} paused)",
-    "capped_predictive": "abandon cap reached ({rate} of {cap}): dialling one line per free agent until it falls",
-    "capped": "abandon cap reached ({rate} of {cap}); dialling {level} lines per agent on duty ({mode})",
-    "capped_plain": "abandon cap reached ({rate} of {cap}); dialling ({mode})",
+    "capped": "held to the abandon cap ({rate} today, cap {cap}): no more lines than free agents can take",
     "dialling": "dialling {level} lines per agent on duty ({mode})",
     "dialling_plain": "dialling ({mode})",
 }
@@ -89,7 +87,7 @@ class Facts:
     next_due: datetime | None  # the earliest next attempt among them
     calls_in_flight: int
     link: LinkFact
-    cap_reached: bool  # the day's abandon rate reached the cap (predictive pacing falls back to 1:1)
+    cap_reached: bool  # pacing is held back by the abandon cap (no more calls at risk than it allows)
     abandon_rate: float
     abandon_cap: float
     dial_level: float | None  # lines per agent on duty, from the engine's pacer
@@ -131,14 +129,9 @@ def explain(f: Facts) -> Activity:
         if f.agents_paused:
             return _activity("no_agents", "no_agents_paused", paused=f.agents_paused)
         return _activity("no_agents", "no_agents")
-    level = f"{f.dial_level:.1f}" if f.dial_level else None
     if f.cap_reached:
-        rate, cap = f"{f.abandon_rate:.1%}", f"{f.abandon_cap:.0%}"
-        if f.mode == "predictive":
-            return _activity("capped", "capped_predictive", rate=rate, cap=cap)
-        if level is None:
-            return _activity("capped", "capped_plain", rate=rate, cap=cap, mode=f.mode)
-        return _activity("capped", "capped", rate=rate, cap=cap, level=level, mode=f.mode)
+        return _activity("capped", "capped", rate=f"{f.abandon_rate:.1%}", cap=f"{f.abandon_cap:.0%}")
+    level = f"{f.dial_level:.1f}" if f.dial_level else None
     if level is None:
         return _activity("dialling", "dialling_plain", mode=f.mode)
     return _activity("dialling", "dialling", level=level, mode=f.mode)

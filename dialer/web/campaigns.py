@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from dialer.applications import contacts
 from dialer.applications.schemas import ContactEdit, ContactOut
-from dialer.campaigns import services
+from dialer.campaigns import activity, services
 from dialer.campaigns.schemas import CampaignSpec, CampaignStatus, PacingMode, WindowSpec
 from dialer.campaigns.services import Conflict, get_campaign
 from dialer.db.models import Campaign, CampaignState
@@ -73,8 +73,18 @@ class ContactQuery(PageQuery):
     )
 
 
+async def status_of(call: Call, name: str) -> CampaignStatus:
+    """The campaign's status with what it is doing now (the engine's facts from the live snapshot)."""
+    return await activity.campaign_status(
+        call.service.sessions,
+        name,
+        engine=activity.SnapshotFacts(call.service.live_snapshot()),
+        default_window=activity.default_window(call.service.settings),
+    )
+
+
 async def _out(call: Call, camp: Campaign) -> CampaignOut:
-    status = await services.campaign_status(call.service.sessions, camp.name)
+    status = await status_of(call, camp.name)
     return CampaignOut(
         name=camp.name,
         state=camp.state,
@@ -202,7 +212,7 @@ for _action, _text in (
     response=CampaignStats,
 )
 async def campaign_stats(call: Call) -> CampaignStats:
-    status = await services.campaign_status(call.service.sessions, call.path.name)
+    status = await status_of(call, call.path.name)
     live = call.service.live_snapshot().get("campaigns", {}).get(status.name, {})
     return CampaignStats(status=status, live=live)
 

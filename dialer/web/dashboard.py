@@ -1,5 +1,6 @@
 """The admin dashboard's figures: per campaign (progress, calls in flight, answered, connected,
-abandoned, abandon rate against its cap, pacing level) and the agents' board.
+abandoned, abandon rate against its cap, pacing level, what it is doing or why it waits, agents'
+occupancy), the centre's occupancy, and the agents' board.
 
 The figures are computed once per interval by one task and shared by every open dashboard: 200 admins
 watching cost the database and the CPU what one does (a computation is a handful of grouped queries on
@@ -25,9 +26,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from dialer.agents import services as agents
+from dialer.campaigns import activity as activities
 from dialer.campaigns.services import FINAL_CONTACT_STATES, LIVE_OUTCOMES, day_start_utc
+from dialer.campaigns.waiting import Activity
 from dialer.db.models import CallAttempt, Campaign, Contact, InflightNumber
 from dialer.db.types import utcnow
+from dialer.dispositions.occupancy import Occupancy
 from dialer.web import sse
 from dialer.web.agents import AgentOut, agent_out
 from dialer.web.api import ADMIN, API, SSE, Call
@@ -57,6 +61,8 @@ class CampaignCard(BaseModel):
     abandon_cap: float
     dial_level: float | None
     pacing_reason: str | None
+    activity: Activity | None  # a running campaign: dialling (the pacing level explained) or why not
+    occupancy: Occupancy | None
 
 
 class Dashboard(BaseModel):
@@ -66,6 +72,7 @@ class Dashboard(BaseModel):
     campaigns: list[CampaignCard]
     agents: list[AgentOut]
     agents_by_state: dict[str, int]
+    occupancy: Occupancy  # every agent on every call, the day from midnight in the centre's time zone
 
 
 @dataclass
@@ -145,7 +152,9 @@ async def campaign_figures(service: Service, now: datetime | None = None) -> lis
     return list(figs.values())
 
 
-def _card(f: CampaignFigures, live: dict[str, Any]) -> CampaignCard:
+def _card(
+    f: CampaignFigures, live: dict[str, Any], activity: Activity | None, occupancy: Occupancy | None
+) -> CampaignCard:
     answered = int(live.get("answered_today", f.answered_today))
     abandoned = int(live.get("abandoned_today", f.abandoned_today))
     db_rate = (f.abandoned_today / f.answered_today) if f.answered_today else 0.0
@@ -165,6 +174,16 @@ def _card(f: CampaignFigures, live: dict[str, Any]) -> CampaignCard:
         abandon_cap=float(live.get("abandon_cap", f.abandon_cap)),
         dial_level=float(live["dial_level"]) if live.get("dial_level") is not None else None,
         pacing_reason=str(live["pacing_reason"]) if live.get("pacing_reason") else None,
+        activity=activity,
+        occupancy=occupancy,
+    )
+
+
+def _counts(f: CampaignFigures, live: dict[str, Any]) -> activities.Counts:
+    return activities.Counts(
+        in_flight=int(live.get("in_flight", f.in_flight)),
+        answered_today=int(live.get("answered_today", f.answered_today)),
+        abandoned_today=int(live.get("abandoned_today", f.abandoned_today)),
     )
 
 
@@ -173,7 +192,17 @@ async def compute(service: Service) -> Dashboard:
     board = [agent_out(a) for a in await agents.list_agents(service.sessions)]
     snap = service.live_snapshot()
     live_camps: dict[str, Any] = snap.get("campaigns") or {}
-    cards = [_card(f, live_camps.get(f.name) or {}) for f in figures]
+    lives = {f.name: live_camps.get(f.name) or {} for f in figures}
+    now = utcnow()
+    doing = await activities.explain_running(
+        service.sessions,
+        {f.name: _counts(f, lives[f.name]) for f in figures},
+        engine=activities.SnapshotFacts(snap),
+        default_window=activities.default_window(service.settings),
+        now=now,
+    )
+    total, occupancy = await activities.occupancies(service.sessions, service.settings.timezone, now)
+    cards = [_card(f, lives[f.name], doing.get(f.name), occupancy.get(f.name)) for f in figures]
     by_state: dict[str, int] = {}
     for a in board:
         by_state[a.state] = by_state.get(a.state, 0) + 1
@@ -188,6 +217,7 @@ async def compute(service: Service) -> Dashboard:
         campaigns=cards,
         agents=board,
         agents_by_state=by_state,
+        occupancy=total,
     )
 
 

@@ -9,6 +9,8 @@ A message missing here is shown in English: nothing breaks.
 
 from __future__ import annotations
 
+from dialer.campaigns.waiting import TEMPLATES as WAITING_TEMPLATES
+
 MESSAGES: tuple[str, ...] = (
     "Language",
     # auth and requests
@@ -77,6 +79,8 @@ MESSAGES: tuple[str, ...] = (
     "Input should be {choices}",
     # reasons the engine writes for a pause
     "softphone did not answer ({detail})",
+    # what a running campaign is doing (the dashboard fills them in with the values the API sends)
+    *WAITING_TEMPLATES.values(),
 )
 
 # context -> the values (as words: "logged_out" is "logged out") the pages show through tv(context, value)

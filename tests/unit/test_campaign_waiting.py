@@ -103,12 +103,11 @@ def test_the_link_comes_first_even_outside_the_window(link: str, text: str) -> N
     assert a.text == text and not a.dialling
 
 
-def test_abandon_cap_reached_predictive_falls_back_to_one_line_per_free_agent() -> None:
-    a = explain(facts(cap_reached=True, abandon_rate=0.034))
+@pytest.mark.parametrize("mode", ["predictive", "ratio", "progressive"])
+def test_held_to_the_abandon_cap_in_any_mode(mode: str) -> None:
+    a = explain(facts(cap_reached=True, abandon_rate=0.034, mode=mode))
     assert a.code == "capped" and a.dialling
-    assert a.text == "abandon cap reached (3.4% of 3%): dialling one line per free agent until it falls"
-    b = explain(facts(cap_reached=True, abandon_rate=0.034, mode="ratio", dial_level=2.0))
-    assert b.text == "abandon cap reached (3.4% of 3%); dialling 2.0 lines per agent on duty (ratio)"
+    assert a.text == "held to the abandon cap (3.4% today, cap 3%): no more lines than free agents can take"
 
 
 def test_the_page_gets_a_template_and_its_values_to_translate() -> None:
@@ -131,3 +130,25 @@ def test_holiday_closes_the_window() -> None:
     hol = CallingWindow.build("Europe/Moscow", WEEKDAYS_9_19, ["2025-12-02"])
     a = explain(facts(window=hol))
     assert a.text == "waiting: window opens at Wed 3 Dec 09:00 (Europe/Moscow)"
+
+
+def test_the_engines_snapshot_gives_the_link_and_the_cap() -> None:
+    from dialer.campaigns.activity import SnapshotFacts
+
+    snap = {
+        "ami": "up",
+        "reconciled": True,
+        "campaigns": {
+            "a": {"pacing_reason": "predictive theta=0.120", "dial_level": 1.8},
+            "b": {"pacing_reason": "ratio 2; held to the abandon cap", "dial_level": 1.0},
+            "c": {"pacing_reason": "progressive: budget", "dial_level": 1.0},
+        },
+    }
+    f = SnapshotFacts(snap)
+    assert f.link() == "up"
+    a, b, c = (f.campaign(n) for n in "abc")
+    assert a is not None and (a.cap_reached, a.dial_level) == (False, 1.8)
+    assert b is not None and b.cap_reached and c is not None and c.cap_reached
+    assert f.campaign("unknown") is None
+    assert SnapshotFacts({**snap, "reconciled": False}).link() == "reconciling"
+    assert SnapshotFacts({"ami": "connecting"}).link() == "down"

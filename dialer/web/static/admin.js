@@ -22,8 +22,35 @@ function campaignRow(c) {
     el("td", { "data-field": "connected" }, num(c.connected_today)),
     el("td", { "data-field": "abandoned" }, num(c.abandoned_today)),
     el("td", { class: "rate" + (over ? " over" : ""), "data-field": "abandon_rate" }, `${pct(c.abandon_rate)} / ${pct(c.abandon_cap)}`),
-    el("td", { "data-field": "pacing" }, c.dial_level === null ? "–" : num(c.dial_level, 2)),
+    el("td", { class: "rate", "data-field": "occupancy", title: t("agents' talk time / logged-in time: today / now") }, occupancy(c.occupancy)),
+    el("td", { class: "small" + (c.activity && !c.activity.dialling ? " waiting" : ""), "data-field": "activity" }, activityText(c.activity) || "–"),
     el("td", { class: "actions" }, ...buttons));
+}
+
+// occupancy today / now; "–" when nobody was (is) logged in
+function occupancy(o) {
+  const p = (x) => (x === null || x === undefined ? "–" : pct(x));
+  return o ? `${p(o.today)} / ${p(o.now)}` : "–";
+}
+
+// A time the server names in a campaign's own zone: the hour today, the day and hour another day.
+function fmtAt(iso, tz) {
+  const when = new Date(iso);
+  const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+  const hm = { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false };
+  const opts = day(when) === day(new Date()) ? hm : { ...hm, weekday: "short", day: "numeric", month: "short" };
+  return new Intl.DateTimeFormat(LOCALE, opts).format(when);
+}
+
+// What a running campaign is doing: the server's sentence (a catalogue msgid) in the user's language,
+// its time formatted here in the campaign's zone and locale.
+function activityText(a) {
+  if (!a) return "";
+  const p = { ...a.params };
+  if (a.until && p.tz) p.at = fmtAt(a.until, p.tz);
+  if (p.level !== undefined) p.level = num(Number(p.level), 1);
+  if (p.mode !== undefined) p.mode = tv("mode", p.mode);
+  return fill(CATALOGUE.messages[a.template] || a.template, p);
 }
 
 // a reason the agent picked from the list is translated; one typed or written by the engine is shown as it is
@@ -51,6 +78,7 @@ function render(d) {
   const rate = answered ? abandoned / answered : 0;
   const rateEl = document.getElementById("t-abandon-rate");
   rateEl.textContent = `${pct(rate)} / ${pct(cap)}`; rateEl.classList.toggle("over", rate > cap);
+  document.getElementById("t-occupancy").textContent = occupancy(d.occupancy);
   document.getElementById("t-agents").textContent = Object.entries(d.agents_by_state).map(([k, v]) => `${tv("agent state", k)} ${num(v)}`).join(", ") || t("none");
   document.getElementById("t-ami").textContent = tv("link", d.ami);
   document.querySelector("#campaigns tbody").replaceChildren(...d.campaigns.map(campaignRow));
