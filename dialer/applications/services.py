@@ -219,6 +219,7 @@ async def import_applications(
     it = chained()
     while (batch := await asyncio.to_thread(_next_batch, it, region, report)) is not None:
         await _store(sessions, batch, stamp, report)
+        report.warnings.sort(key=lambda w: w.line)  # parse and clash warnings of a batch, in file order
         if on_progress:
             on_progress(report)
     async with sessions() as s:

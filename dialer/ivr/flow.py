@@ -22,11 +22,14 @@ import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dialer.applications.keys import MAX_DIGITS, MIN_DIGITS, search_key
 from dialer.ivr import prompts as P
 from dialer.ivr.privacy import ANONYMOUS, caller_key, mask_number, mask_phone, office_number
+
+if TYPE_CHECKING:
+    from dialer.ivr.booking import Bookings
 
 log = logging.getLogger("dialer.ivr")
 
@@ -193,9 +196,17 @@ def _forget(task: asyncio.Task[Any]) -> None:
 class CallFlow:
     """One call. ``run()`` never raises: a hangup or a bug still ends in an outcome and an audit row."""
 
-    def __init__(self, port: Port, directory: Directory, config: IvrConfig, call: CallInfo) -> None:
+    def __init__(
+        self,
+        port: Port,
+        directory: Directory,
+        config: IvrConfig,
+        call: CallInfo,
+        bookings: Bookings | None = None,
+    ) -> None:
         self.port = port
         self.directory = directory
+        self.bookings = bookings  # pickup booking (dialer.ivr.booking) for ready applications, when given
         self.cfg = config
         self.call = call
         self.caller = caller_key(call.caller)
@@ -271,26 +282,20 @@ class CallFlow:
                 digits, _ = await self._ask(P.ENTER_NUMBER, self.cfg.max_digits + 1)
             else:
                 digits, typed = typed, None
-            well_formed = self._well_formed(digits)
-            if well_formed and not await self._confirmed(digits):
-                bad += 1  # "2" or no answer to the read-back: keyed again, within the same allowance
-                self.outcome.app_number = digits
-                if bad >= self.cfg.input_tries:
-                    await self._transfer(INVALID, P.CONNECTING)
+            problem = None if self._well_formed(digits) else P.INVALID_NUMBER if digits else P.NO_INPUT
+            if problem is None and await self._confirmed(digits):
+                if await self._look_up(digits, misses):
                     return
+                misses += 1
+                await self._play(P.TRY_AGAIN)  # not found once: one more try before the operator offer
                 continue
-            if not well_formed:
-                bad += 1
-                self.outcome.app_number = digits
-                await self._play(P.INVALID_NUMBER if digits else P.NO_INPUT)
-                if bad >= self.cfg.input_tries:
-                    await self._transfer(INVALID, P.CONNECTING)
-                    return
-                continue
-            if await self._look_up(digits, misses):
+            bad += 1  # bad input, or "2" / no answer to the read-back: keyed again, within one allowance
+            self.outcome.app_number = digits
+            if problem is not None:
+                await self._play(problem)
+            if bad >= self.cfg.input_tries:
+                await self._transfer(INVALID, P.CONNECTING)
                 return
-            misses += 1
-            await self._play(P.TRY_AGAIN)  # not found once: one more try before the operator offer
 
     async def _confirmed(self, digits: str) -> bool:
         """Read a long number back digit by digit: True on 1, False on 2 (or no answer: keyed again).
@@ -356,6 +361,16 @@ class CallFlow:
 
     async def _menu(self, app: AppInfo | None) -> None:
         pressed = await self._speak(app) if app is not None else ""
+        if app is not None and app.status == READY and self.bookings is not None and not pressed:
+            from dialer.ivr.booking import DONE, OPERATOR, BookingMenu
+
+            after = await BookingMenu(self, self.bookings).run(app)
+            if after == OPERATOR:
+                await self._transfer(self.outcome.app_status, P.CONNECTING)
+                return
+            if after == DONE:
+                await self._play(P.GOODBYE)
+                return
         rounds = 0
         while rounds < self.cfg.menu_rounds:
             if pressed:

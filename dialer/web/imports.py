@@ -70,6 +70,26 @@ async def import_rejected(call: Call) -> Page[RejectedRow]:
 
 @API.route(
     "GET",
+    "/imports/{id}/warnings",
+    summary="Rows kept with a warning (line number and reason)",
+    tag="imports",
+    roles=ADMIN,
+    path_model=JobParam,
+    query=PageQuery,
+    response=Page[RejectedRow],
+)
+async def import_warnings(call: Call) -> Page[RejectedRow]:
+    """E.g. application numbers a caller can not key, or whose digits another application shares."""
+    rows = _job(call).warnings
+    q = call.query
+    start = (q.page - 1) * q.per_page
+    return Page[RejectedRow](
+        items=rows[start : start + q.per_page], total=len(rows), page=q.page, per_page=q.per_page
+    )
+
+
+@API.route(
+    "GET",
     "/imports/{id}/rejected.csv",
     summary="Rejected rows as CSV",
     tag="imports",

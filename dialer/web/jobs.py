@@ -48,6 +48,7 @@ class ImportJobOut(BaseModel):
     total_rows: int
     accepted: int
     rejected: int
+    warnings: int = 0  # rows kept, with a warning (e.g. an application number callers can not key)
     created: int
     updated: int
     dnc: int
@@ -89,6 +90,7 @@ class ImportJob:
     updated: int = 0
     dnc: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[RejectedRow] = field(default_factory=list)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     task: asyncio.Task[None] | None = None
@@ -98,6 +100,7 @@ class ImportJob:
         self.total_rows = report.total_rows
         self.accepted = report.accepted
         self.rejected = report.rejected
+        self.warnings = getattr(report, "warnings", [])
         self.created = getattr(report, "created", getattr(report, "applications_created", 0))
         self.updated = getattr(report, "updated", 0)
         self.dnc = getattr(report, "dnc", 0)
@@ -118,6 +121,7 @@ class ImportJob:
             total_rows=self.total_rows,
             accepted=self.accepted,
             rejected=len(self.rejected),
+            warnings=len(self.warnings),
             created=self.created,
             updated=self.updated,
             dnc=self.dnc,
