@@ -22,12 +22,21 @@ SCRIPT = REPO / "agi_scripts" / "ivr.py"
 IVR_MODULES = (
     "__init__.py",
     "aiothread.py",
+    "booking.py",
     "classic.py",
     "flow.py",
     "limits.py",
     "lookup.py",
+    "pickup.py",
     "privacy.py",
     "prompts.py",
+)
+BOOKING_MODULES = (
+    "hours.py",
+    "engine/window.py",
+    "offices/slots.py",
+    "offices/ledger.py",
+    "db/models.py",
 )
 STUB = '"""Only the parts of the dialer package that the classic AGI script needs."""\n'
 
@@ -45,6 +54,12 @@ def write_bundle(dest: Path) -> Path:
     (lib / "dialer" / "applications" / "__init__.py").write_text(STUB)
     shutil.copy2(REPO / "dialer" / "db" / "types.py", lib / "dialer" / "db" / "types.py")
     shutil.copy2(REPO / "dialer" / "applications" / "keys.py", lib / "dialer" / "applications" / "keys.py")
+    for name in BOOKING_MODULES:  # the pickup booking ledger (issue 14): SQLAlchemy and the stdlib only
+        target = lib / "dialer" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not (target.parent / "__init__.py").exists():
+            (target.parent / "__init__.py").write_text(STUB)
+        shutil.copy2(REPO / "dialer" / name, target)
     for name in IVR_MODULES:
         shutil.copy2(PKG / name, lib / "dialer" / "ivr" / name)
     shutil.copytree(

@@ -30,10 +30,13 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from asterisk.agi import AGI, AGIException, AGIResultHangup, AGISIGHUPHangup, AGISIGPIPEHangup
 
 from dialer.ivr.aiothread import in_thread
+from dialer.ivr.booking import Bookings, LazyBookings
 from dialer.ivr.flow import AppInfo, CallFlow, CallInfo, Hangup, IvrConfig, LookupResult
 from dialer.ivr.prompts import unix_noon
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from dialer.ivr.lookup import SyncDirectory
 
 log = logging.getLogger("dialer.ivr.classic")
@@ -145,6 +148,13 @@ class LazyDirectory:
         finally:
             self._ready.set()
 
+    def engine(self) -> Engine:
+        """The sync engine, once built (blocks: call it from a worker thread)."""
+        self._ready.wait()
+        if self._dir is None:
+            raise RuntimeError(f"database not configured: {self._error}")
+        return self._dir.engine()
+
     async def _get(self) -> SyncDirectory:
         if not self._ready.is_set():
             await in_thread(self._ready.wait)
@@ -163,6 +173,12 @@ class LazyDirectory:
 
     async def record_call(self, caller: str, details: Mapping[str, Any]) -> None:
         await (await self._get()).record_call(caller, details)
+
+
+def _ledger_bookings(directory: LazyDirectory) -> Bookings:
+    from dialer.ivr.pickup import sync_bookings
+
+    return sync_bookings(directory.engine)
 
 
 def read_conf(path: Path) -> dict[str, str]:
@@ -211,5 +227,6 @@ def main(argv: list[str] | None = None, script_dir: Path | None = None) -> int:
         cfg = config_from(conf)
     except ValueError:
         cfg = IvrConfig()
-    asyncio.run(CallFlow(ClassicPort(agi), directory, cfg, call).run())
+    bookings = LazyBookings(lambda: _ledger_bookings(directory))
+    asyncio.run(CallFlow(ClassicPort(agi), directory, cfg, call, bookings).run())
     return 0

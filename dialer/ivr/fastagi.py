@@ -12,6 +12,7 @@ from datetime import date
 from typing import TypeVar
 
 from dialer.fastagi.server import AgiError, AgiSession, Route
+from dialer.ivr.booking import Bookings
 from dialer.ivr.flow import CallFlow, CallInfo, Directory, Hangup, IvrConfig
 from dialer.ivr.prompts import unix_noon
 
@@ -56,7 +57,9 @@ class FastAgiPort:
         return chr(r.result) if r.result > 0 else ""
 
 
-def make_route(directory: Directory, config: IvrConfig | None = None) -> Route:
+def make_route(
+    directory: Directory, config: IvrConfig | None = None, bookings: Bookings | None = None
+) -> Route:
     cfg = config or IvrConfig()
 
     async def ivr(session: AgiSession) -> None:
@@ -65,6 +68,6 @@ def make_route(directory: Directory, config: IvrConfig | None = None) -> Route:
             uniqueid=session.env.get("agi_uniqueid", ""),
             mode="fastagi",
         )
-        await CallFlow(FastAgiPort(session), directory, cfg, call).run()
+        await CallFlow(FastAgiPort(session), directory, cfg, call, bookings).run()
 
     return ivr

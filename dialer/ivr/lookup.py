@@ -301,6 +301,10 @@ class SyncDirectory:
             self._engine = self._engine()
         return self._engine
 
+    def engine(self) -> Engine:
+        """The engine (built on first use): the pickup booking of the same call shares it."""
+        return self._get_engine()
+
     async def _read(self, fn: Callable[[Connection], T]) -> T:
         def work() -> T:
             with self._get_engine().connect() as conn:

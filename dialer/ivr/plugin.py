@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from dialer.ivr.fastagi import make_route
 from dialer.ivr.flow import IvrConfig
 from dialer.ivr.lookup import AsyncDirectory
+from dialer.ivr.pickup import async_bookings
 
 if TYPE_CHECKING:
     from dialer.service import Service
@@ -23,7 +24,7 @@ def setup(service: Service) -> None:
     first look-up); at a clean stop the audit rows still queued are written."""
     config = IvrConfig()
     directory = AsyncDirectory(service.sessions)
-    service.fastagi.add_route(ROUTE, make_route(directory, config))
+    service.fastagi.add_route(ROUTE, make_route(directory, config, async_bookings(service.sessions)))
 
     async def start(_: Service) -> None:
         try:

@@ -132,6 +132,18 @@ async def _office(args: argparse.Namespace, settings: Settings, ss: services.Ses
             for ap in booked:
                 print(f"{ap.id}\t{ap.start:%H:%M}\t{ap.office}\t{ap.application_number}\t{ap.phone or ''}")
         return 0
+    if cmd == "voice":
+        from dialer.offices import voice
+
+        chosen = (
+            [await services.find_office(ss, args.office)] if args.office else await services.list_offices(ss)
+        )
+        try:
+            files = await asyncio.to_thread(voice.write, chosen, args.out)
+        except voice.VoiceError as e:
+            raise CampaignError(str(e)) from None
+        print(f"{len(files)} recordings of {len(chosen)} office(s) written under {args.out}")
+        return 0
     if cmd == "reminders":
         tomorrow = datetime.now(settings.tz).date() + timedelta(days=1)
         when: date = args.date or tomorrow
@@ -218,4 +230,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     x.add_argument("--date", type=_day, default=None)
     x.add_argument("--start", action="store_true", help="start dialling it at once")
+    x = os_.add_parser("voice", help="record each office's name, address and directions for the IVR")
+    x.add_argument("--office", default=None, help="only this office (id or name)")
+    x.add_argument(
+        "--out",
+        type=Path,
+        default=Path("asterisk_conf/sounds"),
+        help="sounds folder (default asterisk_conf/sounds)",
+    )
     s.set_defaults(func=cmd_office)
