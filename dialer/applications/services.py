@@ -235,6 +235,10 @@ async def import_applications(
             warnings=len(report.warnings),
         )
         await s.commit()
+    # the file names the pickup office as text: point the applications at the office it names (issue 14)
+    from dialer.offices.services import link_applications
+
+    await link_applications(sessions, actor=actor)
     if on_progress:
         on_progress(report)
     return report

@@ -74,3 +74,18 @@ async def test_link_applications_by_office_name_and_report_the_rest(db_sessions:
     assert rows == {"A-1": o.id, "A-2": o.id, "B-1": None, "B-2": None, "B-3": None, "C-1": None}
     again = await services.link_applications(db_sessions, actor="test")
     assert (again.linked, again.already) == (0, 2)
+
+
+async def test_an_applications_import_points_them_at_the_office_it_names(db_sessions: Any) -> None:
+    from dialer.applications.services import import_applications
+
+    o = await make_office(db_sessions, name="МФЦ Тверской")
+    text = (
+        "application_number,applicant_name,phone,status,pickup_office\n"
+        "N-1,Иванов,+79161234567,ready,МФЦ  тверской\n"
+        "N-2,Петров,+79161234568,ready,Почта\n"
+    )
+    await import_applications(db_sessions, io.BytesIO(text.encode()), actor="test")
+    async with db_sessions() as s:
+        rows = dict((await s.execute(select(Application.number, Application.office_id))).tuples().all())
+    assert rows == {"N-1": o.id, "N-2": None}
