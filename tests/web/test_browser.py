@@ -36,7 +36,7 @@ async def text_lines(page: Page, selector: str) -> int:
 
 
 async def test_admin_imports_starts_watches_and_pauses(web: Web, browser: Browser, tmp_path: object) -> None:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="ru-RU")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await login(page, web.url, "boss", ADMIN_PW)
@@ -124,7 +124,7 @@ async def test_admin_imports_starts_watches_and_pauses(web: Web, browser: Browse
 
 async def test_agent_gets_the_screen_pop_and_saves_a_disposition(web: Web, browser: Browser) -> None:  # noqa: F811
     ids = await seed_call(web.service, campaign="spring", number="A-77", phone="+79161234577")
-    page = await browser.new_page(viewport={"width": 1200, "height": 900})
+    page = await browser.new_page(viewport={"width": 1200, "height": 900}, locale="ru-RU")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await login(page, web.url, "anna", AGENT_PW)

@@ -33,7 +33,7 @@ async def test_engine_call_pops_on_the_agent_page_and_the_disposition_is_saved(
             h.sessions, "anna", PASSWORD, Role.AGENT, actor="test", extension="101", agent_name="Anna"
         )
         base = f"http://{h.settings.http.bind}"
-        page = await browser.new_page(viewport={"width": 1200, "height": 900})
+        page = await browser.new_page(viewport={"width": 1200, "height": 900}, locale="ru-RU")
         await login(page, base, "anna", PASSWORD)
         await page.wait_for_url(base + "/agent")
         await expect(page.locator("#live-status")).to_have_attribute("data-state", "open")
