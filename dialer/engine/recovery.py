@@ -143,11 +143,12 @@ class Recovery:
             metrics.RECOVERED.labels(
                 "record" if f else ("none" if fates is not None else "unavailable")
             ).inc()
+            source = "Asterisk's record" if f else ("no record" if fates is not None else "records unavailable")
             log.info(
                 "attempt %s was in flight when the service stopped: %s (%s)",
                 attempt.id,
                 outcome.value if outcome else "never placed, given back",
-                "Asterisk's record" if f else "no record",
+                source,
             )
 
     def _adopt(self, attempt: Any, camp: CampaignRuntime, chan: Any, family: list[Any], wall: float) -> None:

@@ -115,3 +115,70 @@ class Harness:
 def sim(last: str, n: int = 0) -> str:
     """A simulated number whose last digit decides its behaviour (see the README)."""
     return f"+7990000{n:03d}{last}"
+
+
+async def seed_answered_today(sessions: Any, campaign: str, connected: int) -> None:
+    """Earlier connected calls of today: a day that has earned some abandons under its cap."""
+    from dialer.db.models import Campaign
+
+    async with sessions() as s:
+        camp_id = (await s.execute(select(Campaign.id).where(Campaign.name == campaign))).scalar_one()
+        now = datetime.now(UTC)
+        for i in range(connected):
+            s.add(
+                CallAttempt(
+                    campaign_id=camp_id,
+                    phone=f"+7990999{i:04d}",
+                    action_id=f"seed-{campaign}-{i}",
+                    state="ended",
+                    outcome="connected",
+                    originated_at=now,
+                    created_at=now,
+                    ended_at=now,
+                )
+            )
+        await s.commit()
+
+
+async def pbx_records(settings: Any, keys: list[str]) -> dict[str, list[Any]]:
+    """Asterisk's own records (CDR) of these calls, as the PBX wrote them."""
+    from dialer.callrecords.reader import CdrReader
+
+    url = settings.call_records.url.get_secret_value()
+    reader = CdrReader(url, settings.call_records.table)
+    try:
+        return await reader.rows_for(keys)
+    finally:
+        await reader.close()
+
+
+class NetworkWatch:
+    """The simulated phone network's own view (the carrier Asterisk's AMI): calls per number, and every
+    caller-ID / connected-line update its channels received."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        from dialer.ami.link import AmiLink
+        from dialer.sandbox import CARRIER_AMI
+
+        host, port, user, secret = CARRIER_AMI
+        self.link = AmiLink(host, port, user, secret)
+        self.calls: Counter[str] = Counter()
+        self.identity_updates: list[dict[str, str]] = []
+        self.link.on_event("*", self._on)
+
+    def _on(self, e: Any) -> None:
+        name = str(e.get("Event", ""))
+        if name == "Newchannel" and str(e.get("Exten", "")).startswith("7990000"):
+            self.calls.update([f"+{e.get('Exten')}"])
+        if name in ("NewCallerid", "NewConnectedLine"):
+            self.identity_updates.append({k: str(v) for k, v in e.items()})
+
+    async def __aenter__(self) -> NetworkWatch:
+        self.link.start()
+        await self.link.wait_up(10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.link.stop()

@@ -57,6 +57,7 @@ async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
                 "ami": {"secret": "dialer-sandbox-secret"},
                 "http": {"bind": f"127.0.0.1:{free_port()}"},
                 "calling_window": {"hours": ALL_DAY, "holidays": []},
+                "call_records": {"url": sandbox.settings.call_records.url.get_secret_value()},
             }
         )
     )
