@@ -282,6 +282,10 @@ async def _campaign(args: argparse.Namespace, settings: Settings, sessions: serv
                 raise
         print(f"campaign {spec.name!r} created ({spec.mode}, up to {spec.max_attempts} attempts per contact)")
         print("\n".join(describe(camp, default)))
+        if args.timezone is None:  # never silently: say where the zone came from and how to choose
+            print(
+                f"  time zone {camp.timezone} is the service's `timezone`; --timezone (or `edit`) sets another"
+            )
         if args.contacts is not None:
             _print_report(report, args.contacts)
         return 0

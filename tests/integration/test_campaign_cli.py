@@ -92,6 +92,10 @@ async def test_create_without_a_zone_says_which_it_took(db_url: str) -> None:
     r = dialer(db_url, "campaign", "create", "plain")
     assert r.returncode == 0, r.stderr
     assert "Europe/Moscow time (the service default)" in r.stdout
+    assert (
+        "  time zone Europe/Moscow is the service's `timezone`; --timezone (or `edit`) sets another"
+        in r.stdout
+    )
 
 
 async def test_bad_settings_are_one_line_and_create_nothing(db_url: str) -> None:
