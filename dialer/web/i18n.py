@@ -141,6 +141,7 @@ def translate_template(text: str, lang: str, escape: Callable[[str], str]) -> st
     return _MARKER.sub(one, text)
 
 
+@functools.cache
 def js_block(lang: str) -> str:
     """The catalogue as JSON safe inside <script type="application/json">."""
     text = json.dumps(catalogue(lang).for_js(), ensure_ascii=False, separators=(",", ":"))

@@ -6,6 +6,7 @@ carries the call centre's time zone, in which its JavaScript shows every time (t
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -35,9 +36,15 @@ SECURITY_HEADERS = {
 }
 
 
+@functools.cache
+def _translated(name: str, language: str) -> str:
+    """A template in one language, read and translated once (not on the event loop at every request)."""
+    return i18n.translate_template((TEMPLATES / name).read_text(encoding="utf-8"), language, html.escape)
+
+
 def render(name: str, language: str, raw: dict[str, str] | None = None, **values: str) -> str:
     """The template with its {{text}} markers in ``language``, then $values (escaped) and raw HTML/JSON."""
-    text = i18n.translate_template((TEMPLATES / name).read_text(encoding="utf-8"), language, html.escape)
+    text = _translated(name, language)
     escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
     return Template(text).substitute({**escaped, **(raw or {})})
 
@@ -110,6 +117,10 @@ def add_routes(app: web.Application, service: Service) -> None:
     async def favicon(_request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "favicon.ico", headers={"Content-Type": "image/x-icon"})
 
+    for lang in i18n.LANGUAGES:  # catalogues and pages read now, before the service answers anyone
+        i18n.js_block(lang)
+        for name in ("login.html", "admin.html", "imports.html", "agent.html"):
+            _translated(name, lang)
     app.middlewares.insert(0, i18n.translate_errors)  # outermost: it sees the router's own errors too
     app.router.add_get("/", root)
     app.router.add_get("/favicon.ico", favicon)
