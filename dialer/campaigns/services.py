@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +28,7 @@ from dialer.db.models import (
     DoNotCall,
 )
 from dialer.db.types import utcnow
+from dialer.engine.window import day_start_utc
 from dialer.imports.csvfile import CsvFormatError, Row, read_rows
 from dialer.phones import InvalidPhone, normalize
 
@@ -352,11 +352,6 @@ async def _store_batch(
             await s.execute(insert(Contact), values)
         report.accepted += len(values)
         await s.commit()
-
-
-def day_start_utc(now: datetime, tz: str) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
-    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 async def campaign_status(sessions: Sessions, name: str, now: datetime | None = None) -> CampaignStatus:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.callrecords.fate import CallFate
-from dialer.campaigns.services import day_start_utc
 from dialer.db.models import (
     Agent,
     AgentCampaign,
@@ -32,7 +31,7 @@ from dialer.db.models import (
 )
 from dialer.engine.outcomes import CallFacts, NextStep, Outcome, next_step
 from dialer.engine.tracker import PREFIX
-from dialer.engine.window import CallingWindow
+from dialer.engine.window import CallingWindow, day_start_utc
 
 Sessions = async_sessionmaker[AsyncSession]
 

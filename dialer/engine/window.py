@@ -71,3 +71,9 @@ class CallingWindow:
                 if cand.astimezone(self.tz).date() != d:
                     break
         return None
+
+
+def day_start_utc(now: datetime, tz: str) -> datetime:
+    """Local midnight of ``now``'s day in ``tz``, as UTC: where a day's counters (the abandon rate) start."""
+    local = now.astimezone(ZoneInfo(tz))
+    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
