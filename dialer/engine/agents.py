@@ -329,19 +329,3 @@ class AgentPool:
 
 def _presence_state(a: AgentSlot) -> str:
     return {"ready": "ready", "paused": "paused"}.get(a.presence, "logged_out")
-
-
-def share_agents(
-    free: list[AgentSlot], campaigns: list[tuple[int, int]], busy: dict[int, int]
-) -> dict[int, list[AgentSlot]]:
-    """Share free agents (longest idle first) between running campaigns ``(id, weight)`` so that each
-    campaign's agents (busy + assigned) stay proportional to its weight; an agent goes only to campaigns
-    it serves."""
-    out: dict[int, list[AgentSlot]] = {cid: [] for cid, _ in campaigns}
-    for a in free:
-        choices = [(cid, w) for cid, w in campaigns if a.serves(cid)]
-        if not choices:
-            continue
-        cid, _ = min(choices, key=lambda c: ((busy.get(c[0], 0) + len(out[c[0]]) + 1) / c[1], c[0]))
-        out[cid].append(a)
-    return out

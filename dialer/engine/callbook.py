@@ -20,9 +20,11 @@ from typing import Any
 
 from dialer import metrics
 from dialer.engine.agents import AgentPool
+from dialer.engine.attempts import Finish
 from dialer.engine.notifier import Notifier
 from dialer.engine.outcomes import LIVE, Outcome, classify
-from dialer.engine.store import CampaignRuntime, Finish, Placed
+from dialer.engine.runtime import CampaignRuntime
+from dialer.engine.store import Placed
 from dialer.engine.tracker import CallTracker, Change, TrackedCall
 from dialer.pacing import Abandoned, CallEnded, Pacer
 

@@ -26,14 +26,14 @@ from dialer import metrics
 from dialer.ami.link import LinkState
 from dialer.callrecords.reader import CdrReader
 from dialer.db.models import Disposition
-from dialer.engine import store
+from dialer.engine import runtime
 from dialer.engine.agents import AgentPool
 from dialer.engine.callbook import CallBook, CampaignLive, LiveCall
 from dialer.engine.notifier import Notifier
 from dialer.engine.outbox import Outbox
 from dialer.engine.placing import Placer
 from dialer.engine.recovery import Recovery
-from dialer.engine.store import CampaignRuntime
+from dialer.engine.runtime import CampaignRuntime
 from dialer.engine.tracker import CallTracker
 from dialer.pacing import AgentCallFinished, Pacer, make_campaign_pacer
 
@@ -174,7 +174,7 @@ class Engine:
             await self.placer.dial(wall)
         if ready and self._last_reload == wall:
             try:
-                for name in await store.complete_finished_campaigns(self.sessions, self.clock()):
+                for name in await runtime.complete_finished_campaigns(self.sessions, self.clock()):
                     log.info("campaign %s completed: no contact can be called again", name)
                     self.notifier.campaign_completed(name)
             except Exception:
@@ -195,7 +195,7 @@ class Engine:
                 pacer.observe(AgentCallFinished(w.talk_seconds, w.wrapup_seconds))
 
     async def reload(self, wall: float) -> None:
-        camps = await store.load_campaigns(self.sessions, self.default_window, self.settings.timezone)
+        camps = await runtime.load_campaigns(self.sessions, self.default_window, self.settings.timezone)
         now = self.clock()
         for c in camps:
             mode_key = f"{c.mode}:{sorted(c.params.items())}:{c.abandon_cap}"
@@ -204,11 +204,11 @@ class Engine:
             live = self.book.live.setdefault(c.id, CampaignLive())
             day = now.astimezone(c.window.tz).date().isoformat()
             if live.day != day:
-                answered, abandoned = await store.today_counts(self.sessions, c, now)
+                answered, abandoned = await runtime.today_counts(self.sessions, c, now)
                 live.day, live.answered, live.abandoned = day, answered, abandoned  # only once counted
         self.campaigns.clear()
         self.campaigns.update({c.id: c for c in camps})
-        self.pool.sync(await store.load_agents(self.sessions), wall)
+        self.pool.sync(await runtime.load_agents(self.sessions), wall)
         await self._end_disposed_wrapups(wall)
 
     async def _end_disposed_wrapups(self, wall: float) -> None:
@@ -252,7 +252,7 @@ class Engine:
                 wrapup_until=a.wrapup_until if a.state == "wrapup" else None,
             )
         try:
-            await store.flush_agents(self.sessions, rows)
+            await runtime.flush_agents(self.sessions, rows)
         except Exception:
             for a in flushed:
                 a.dirty = True  # written next time

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialer import metrics
-from dialer.engine import store
+from dialer.engine import attempts
 from dialer.engine.callbook import Effect, MarkBridged, SaveFinish
-from dialer.engine.store import CampaignRuntime, Sessions
+from dialer.engine.runtime import CampaignRuntime, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,6 @@ class Outbox:
 
     async def _run(self, e: Effect) -> None:
         if isinstance(e, MarkBridged):
-            await store.mark_bridged(self.sessions, e.attempt_id, e.agent, e.at)
+            await attempts.mark_bridged(self.sessions, e.attempt_id, e.agent, e.at)
         else:
-            await store.finish(self.sessions, e.finish, self.campaign(e.camp_id))
+            await attempts.finish(self.sessions, e.finish, self.campaign(e.camp_id))

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from dialer import metrics
 from dialer.ami.link import AmiLinkLost, AmiNotConnected
 from dialer.db.models import CampaignState
-from dialer.engine import store
-from dialer.engine.agents import AgentSlot, share_agents
+from dialer.engine import attempts, store
+from dialer.engine.agents import AgentSlot
 from dialer.engine.callbook import CampaignLive, LiveCall
-from dialer.engine.store import CampaignRuntime, Placed
+from dialer.engine.runtime import CampaignRuntime
+from dialer.engine.store import Placed
 from dialer.pacing import AgentView, CallView, PacingView
 from dialer.phones import dial_digits, masked
 
@@ -223,8 +224,24 @@ class Placer:
             lc.tracked.originate_done = True
             lc.tracked.originate_at = lc.tracked.originate_seen = time.time()
             return
-        await store.mark_sent(eng.sessions, p.attempt_id)
+        await attempts.mark_sent(eng.sessions, p.attempt_id)
 
     async def _end_unsent(self, p: Placed) -> None:
         self.eng.book.forget_unsent(p.key, time.time())
         await store.cancel_unsent(self.eng.sessions, p.attempt_id)
+
+
+def share_agents(
+    free: list[AgentSlot], campaigns: list[tuple[int, int]], busy: dict[int, int]
+) -> dict[int, list[AgentSlot]]:
+    """Share free agents (longest idle first) between running campaigns ``(id, weight)`` so that each
+    campaign's agents (busy + assigned) stay proportional to its weight; an agent goes only to campaigns
+    it serves."""
+    out: dict[int, list[AgentSlot]] = {cid: [] for cid, _ in campaigns}
+    for a in free:
+        choices = [(cid, w) for cid, w in campaigns if a.serves(cid)]
+        if not choices:
+            continue
+        cid, _ = min(choices, key=lambda c: ((busy.get(c[0], 0) + len(out[c[0]]) + 1) / c[1], c[0]))
+        out[cid].append(a)
+    return out

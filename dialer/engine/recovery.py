@@ -19,10 +19,11 @@ from dialer import metrics
 from dialer.ami.link import AmiError
 from dialer.callrecords.fate import CallFate, fate
 from dialer.callrecords.reader import CdrReader, RecordsUnavailable
-from dialer.engine import store
+from dialer.engine import attempts
 from dialer.engine.callbook import LiveCall
 from dialer.engine.outcomes import Outcome
-from dialer.engine.store import CampaignRuntime, Placed
+from dialer.engine.runtime import CampaignRuntime
+from dialer.engine.store import Placed
 
 if TYPE_CHECKING:
     from dialer.engine.engine import Engine
@@ -125,7 +126,7 @@ class Recovery:
         pending = eng.outbox.attempt_ids()
         orphans = [
             a
-            for a in await store.unfinished_attempts(eng.sessions)
+            for a in await attempts.unfinished_attempts(eng.sessions)
             if (a.uniqueid or a.action_id) not in eng.book.calls and a.id not in pending
         ]
         lost = [a for a in orphans if (a.uniqueid or a.action_id) not in live]
@@ -139,11 +140,13 @@ class Recovery:
             if key in live:
                 continue  # its campaign is stopped: leave it to finish; the next reconciliation closes it
             f = None if fates is None else fates.get(key)
-            outcome = await store.close_lost(eng.sessions, attempt, f, camp, eng.clock())
+            outcome = await attempts.close_lost(eng.sessions, attempt, f, camp, eng.clock())
             metrics.RECOVERED.labels(
                 "record" if f else ("none" if fates is not None else "unavailable")
             ).inc()
-            source = "Asterisk's record" if f else ("no record" if fates is not None else "records unavailable")
+            source = (
+                "Asterisk's record" if f else ("no record" if fates is not None else "records unavailable")
+            )
             log.info(
                 "attempt %s was in flight when the service stopped: %s (%s)",
                 attempt.id,

@@ -21,11 +21,12 @@ from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import AgentPresence, CallAttempt, Contact, InflightNumber
 from dialer.dispositions import services as dispositions
 from dialer.dispositions.schemas import DispositionIn
-from dialer.engine import store
+from dialer.engine import attempts, runtime, store
+from dialer.engine.attempts import Finish
 from dialer.engine.callbook import SaveFinish
 from dialer.engine.outbox import Outbox
 from dialer.engine.outcomes import CallFacts, Outcome
-from dialer.engine.store import Finish, Sessions
+from dialer.engine.runtime import Sessions
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ async def sessions(db_url: str) -> AsyncIterator[Sessions]:
     await engine.dispose()
 
 
-async def _campaign(sessions: Sessions, phones: list[str], **spec: Any) -> store.CampaignRuntime:
+async def _campaign(sessions: Sessions, phones: list[str], **spec: Any) -> runtime.CampaignRuntime:
     await campaigns.create_campaign(
         sessions,
         CampaignSpec(name="w", **spec),
@@ -51,11 +52,11 @@ async def _campaign(sessions: Sessions, phones: list[str], **spec: Any) -> store
     await agents.ensure_agent(sessions, "101")
     await agents.set_presence(sessions, "101", AgentPresence.READY, actor="t")
     window = {"hours": {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
-    (camp,) = await store.load_campaigns(sessions, window, "Europe/Moscow")
+    (camp,) = await runtime.load_campaigns(sessions, window, "Europe/Moscow")
     return camp
 
 
-async def _place(sessions: Sessions, camp: store.CampaignRuntime) -> store.Placed:
+async def _place(sessions: Sessions, camp: runtime.CampaignRuntime) -> store.Placed:
     async with sessions() as s:
         (contact,) = await store.fetch_due(s, camp, NOW + timedelta(days=1), 1, reserved=False)
     placed = await store.place(sessions, camp, contact, NOW, None)
@@ -89,7 +90,7 @@ async def test_an_outcome_that_fails_to_commit_is_retried_and_the_number_stays_b
 ) -> None:
     camp = await _campaign(sessions, ["+79900001231", "+79900001232"], max_attempts=3)
     a, b = await _place(sessions, camp), await _place(sessions, camp)
-    real = store.finish
+    real = attempts.finish
     failing = {a.attempt_id}
 
     async def flaky(sess: Sessions, f: Finish, c: Any) -> Any:
@@ -97,7 +98,7 @@ async def test_an_outcome_that_fails_to_commit_is_retried_and_the_number_stays_b
             raise ConnectionError("database went away")
         return await real(sess, f, c)
 
-    monkeypatch.setattr(store, "finish", flaky)
+    monkeypatch.setattr(attempts, "finish", flaky)
     box = Outbox(sessions, {camp.id: camp}.get)
     box.add(
         [SaveFinish(_finish(a, Outcome.BUSY), camp.id), SaveFinish(_finish(b, Outcome.NOANSWER), camp.id)]
@@ -119,9 +120,9 @@ async def test_an_outcome_that_fails_to_commit_is_retried_and_the_number_stays_b
 async def test_a_late_write_never_reopens_an_ended_attempt(sessions: Sessions) -> None:
     camp = await _campaign(sessions, ["+79900001231"])
     p = await _place(sessions, camp)
-    await store.finish(sessions, _finish(p, Outcome.NOANSWER), camp)
-    await store.mark_sent(sessions, p.attempt_id)
-    await store.mark_bridged(sessions, p.attempt_id, "101", NOW)
+    await attempts.finish(sessions, _finish(p, Outcome.NOANSWER), camp)
+    await attempts.mark_sent(sessions, p.attempt_id)
+    await attempts.mark_bridged(sessions, p.attempt_id, "101", NOW)
     async with sessions() as s:
         a = await s.get(CallAttempt, p.attempt_id)
         assert a is not None and a.state == "ended" and a.outcome == "noanswer" and a.bridged_at is None
@@ -130,12 +131,12 @@ async def test_a_late_write_never_reopens_an_ended_attempt(sessions: Sessions) -
 async def test_a_disposition_saved_during_the_call_is_kept_when_the_call_ends(sessions: Sessions) -> None:
     camp = await _campaign(sessions, ["+79900001231"], max_attempts=3)
     p = await _place(sessions, camp)
-    await store.mark_bridged(sessions, p.attempt_id, "101", NOW)
+    await attempts.mark_bridged(sessions, p.attempt_id, "101", NOW)
     when = datetime.now(UTC) + timedelta(days=2)
     await dispositions.record(
         sessions, p.attempt_id, DispositionIn(kind="callback", callback_at=when), actor="t", agent_id=None
     )
-    await store.finish(sessions, _finish(p, Outcome.CONNECTED, "101"), camp)
+    await attempts.finish(sessions, _finish(p, Outcome.CONNECTED, "101"), camp)
     async with sessions() as s:
         c = (await s.execute(select(Contact))).scalar_one()
     assert c.state == "pending" and c.priority == 0 and c.next_attempt_at is not None
@@ -147,7 +148,7 @@ async def test_a_call_ending_after_stop_cancels_its_contact_instead_of_exhaustin
     camp = await _campaign(sessions, ["+79900001234"], max_attempts=3)
     p = await _place(sessions, camp)
     await campaigns.change_state(sessions, "w", "stop", actor="t")
-    await store.finish(sessions, _finish(p, Outcome.NOANSWER), None)  # the engine no longer loads it
+    await attempts.finish(sessions, _finish(p, Outcome.NOANSWER), None)  # the engine no longer loads it
     async with sessions() as s:
         c = (await s.execute(select(Contact))).scalar_one()
     assert c.state == "cancelled" and c.attempts == 1
@@ -160,16 +161,20 @@ async def test_recovery_never_downgrades_a_call_the_database_saw_connected(sessi
         await _place(sessions, camp),
         await _place(sessions, camp),
     )
-    await store.mark_bridged(sessions, talked.attempt_id, "101", NOW)
-    await store.mark_sent(sessions, lost.attempt_id)
-    attempts = {a.id: a for a in await store.unfinished_attempts(sessions)}
+    await attempts.mark_bridged(sessions, talked.attempt_id, "101", NOW)
+    await attempts.mark_sent(sessions, lost.attempt_id)
+    open_attempts = {a.id: a for a in await attempts.unfinished_attempts(sessions)}
     later = NOW + timedelta(minutes=2)
     # no record of any of them (Asterisk's records lost): the conservative rule
     assert (
-        await store.close_lost(sessions, attempts[talked.attempt_id], None, camp, later) is Outcome.CONNECTED
+        await attempts.close_lost(sessions, open_attempts[talked.attempt_id], None, camp, later)
+        is Outcome.CONNECTED
     )
-    assert await store.close_lost(sessions, attempts[unsent.attempt_id], None, camp, later) is None
-    assert await store.close_lost(sessions, attempts[lost.attempt_id], None, camp, later) is Outcome.FAILED
+    assert await attempts.close_lost(sessions, open_attempts[unsent.attempt_id], None, camp, later) is None
+    assert (
+        await attempts.close_lost(sessions, open_attempts[lost.attempt_id], None, camp, later)
+        is Outcome.FAILED
+    )
     async with sessions() as s:
         rows = {a.id: a for a in (await s.execute(select(CallAttempt))).scalars()}
         contacts = {c.phone: c for c in (await s.execute(select(Contact))).scalars()}
@@ -185,8 +190,8 @@ async def test_recovery_never_downgrades_a_call_the_database_saw_connected(sessi
 async def test_recovery_takes_asterisks_record_over_the_databases_guess(sessions: Sessions) -> None:
     camp = await _campaign(sessions, ["+79900001231"], max_attempts=3)
     p = await _place(sessions, camp)
-    await store.mark_sent(sessions, p.attempt_id)  # the bridge was never written: the service died first
-    (attempt,) = await store.unfinished_attempts(sessions)
+    await attempts.mark_sent(sessions, p.attempt_id)  # the bridge was never written: the service died first
+    (attempt,) = await attempts.unfinished_attempts(sessions)
     f = CallFate(
         Outcome.CONNECTED,
         "101",
@@ -196,7 +201,9 @@ async def test_recovery_takes_asterisks_record_over_the_databases_guess(sessions
         NOW + timedelta(seconds=10),
         8.0,
     )
-    assert await store.close_lost(sessions, attempt, f, camp, NOW + timedelta(minutes=1)) is Outcome.CONNECTED
+    assert (
+        await attempts.close_lost(sessions, attempt, f, camp, NOW + timedelta(minutes=1)) is Outcome.CONNECTED
+    )
     async with sessions() as s:
         a = await s.get(CallAttempt, p.attempt_id)
         c = (await s.execute(select(Contact))).scalar_one()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY, AgentPool, AgentSlot, share_agents
+from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY, AgentPool, AgentSlot
+from dialer.engine.placing import share_agents
 
 
 def _pool(now: float = 100.0) -> AgentPool:

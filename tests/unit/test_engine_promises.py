@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dialer.callrecords.fate import CdrRow, fate
 from dialer.engine.agents import AGENT_RING, CLAIM_MARGIN, AgentPool
 from dialer.engine.outcomes import Outcome
-from dialer.engine.store import campaign_holidays
+from dialer.engine.runtime import campaign_holidays
 from dialer.engine.tracker import CallTracker
 from dialer.pacing import (
     AgentView,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import Base, CallAttempt, Campaign, Contact, DoNotCall, InflightNumber
-from dialer.engine import store
+from dialer.engine import runtime, store
 from dialer.engine.window import CallingWindow
 
 NOW = datetime(2027, 3, 3, 10, tzinfo=UTC)
@@ -35,8 +35,8 @@ contact_st = st.fixed_dictionaries(
 )
 
 
-def _runtime(c: Campaign) -> store.CampaignRuntime:
-    return store.CampaignRuntime(
+def _runtime(c: Campaign) -> runtime.CampaignRuntime:
+    return runtime.CampaignRuntime(
         id=c.id,
         name=c.name,
         state="running",
