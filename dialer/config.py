@@ -146,7 +146,6 @@ class OutboundConfig(_Section):
         "PJSIP/{number}@carrier", description="channel for Originate; {number} is E.164 digits"
     )
     answered_context: str = "dialer-answered"
-    ring_timeout: int = Field(30, ge=15, le=120, description="seconds a call rings before giving up (>= 15)")
     max_channels: int = Field(60, ge=1, description="cap on concurrent outbound channels on this Asterisk")
     default_region: str = Field("RU", min_length=2, max_length=2, description="for numbers given without +")
 

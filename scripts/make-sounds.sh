@@ -37,6 +37,8 @@ say() {
 # ---- prompts the outbound dialer plays (context dialer-answered) ---------------------------------------
 say ru dialer/abandoned "Здравствуйте! Вам звонили из службы 505 по поводу вашего паспорта. Сейчас все операторы заняты, мы перезвоним вам позже."
 say en dialer/abandoned "Hello, this is the passport service 505 calling about your passport. All our operators are busy right now; we will call you back later."
+say ru dialer/abandoned-final "Здравствуйте! Вам звонили из службы 505 по поводу вашего паспорта. Сейчас все операторы заняты. Чтобы узнать о вашем паспорте, позвоните по номеру 505."
+say en dialer/abandoned-final "Hello, this is the passport service 505 calling about your passport. All our operators are busy right now. To hear about your passport, please call us on 505."
 say ru dialer/machine-message "Здравствуйте! Это служба 505. Ваш паспорт готов к выдаче. Пожалуйста, перезвоните по номеру 505."
 say en dialer/machine-message "Hello, this is the passport service 505. Your passport is ready for pickup. Please call us back on 505."
 say ru dialer/operators-busy "Все операторы заняты. Пожалуйста, позвоните позже."

@@ -184,7 +184,8 @@ class CallAttempt(Base):
     linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str | None] = mapped_column(String(128))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
-    # created (written, not yet sent) -> sent -> answered -> bridged -> ended
+    # created (written, not yet sent) -> sent (Asterisk acknowledged) -> bridged (an agent took it) -> ended;
+    # not_sent: given back (the Originate never left the process, or Asterisk never placed it)
     state: Mapped[str] = mapped_column(String(16), default="created", index=True)
     outcome: Mapped[str | None] = mapped_column(String(16), index=True)
     originate_reason: Mapped[int | None] = mapped_column(SmallInteger)

@@ -45,7 +45,6 @@ class TrackedCall:
     answered_at: float | None = None
     agent: str | None = None  # extension being dialled or connected
     agent_uid: str | None = None
-    agent_rang_at: float | None = None
     bridged_at: float | None = None
     hungup_at: float | None = None
     originate_done: bool = False
@@ -143,7 +142,6 @@ class CallTracker:
             return []
         call.agent = ext
         call.agent_uid = str(ev.get("DestUniqueid", ""))
-        call.agent_rang_at = t
         self._agent_legs[call.agent_uid] = (call.key, ext)
         return [Change("agent_ringing", call.key, t, agent=ext)]
 

@@ -5,7 +5,7 @@ the discrete-event simulator (:mod:`dialer.simulator`) run exactly the same code
 
 Engine contract
 ---------------
-About once a second the engine builds a :class:`PacingView` and calls ``pacer.decide(view)``; it
+Every engine tick (twice a second) the engine builds a :class:`PacingView` and calls ``pacer.decide(view)``; it
 then places ``decision.launch`` new calls.  It reports every event with ``pacer.observe(obs)``:
 
 * :class:`CallEnded` ``(ring_seconds, outcome)`` when a call's ringing phase ends - ``"live"`` when a
