@@ -156,6 +156,7 @@ CLI_PLUGINS = (
     "dialer.demo",
     "dialer.benchcli",
     "dialer.offices.cli",
+    "dialer.audit.cli",
 )
 
 
