@@ -34,6 +34,7 @@ from dialer.engine.outbox import Outbox
 from dialer.engine.placing import Placer
 from dialer.engine.recovery import Recovery
 from dialer.engine.runtime import CampaignRuntime
+from dialer.engine.snapshot import CampaignFigures, EngineSnapshot
 from dialer.engine.tracker import CallTracker
 from dialer.pacing import AgentCallFinished, Pacer, make_campaign_pacer
 
@@ -279,11 +280,12 @@ class Engine:
         await self._commit(time.time())
 
     # ---- figures -------------------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        camps = {}
+    def snapshot(self) -> EngineSnapshot:
+        camps: dict[str, CampaignFigures] = {}
         for cid, c in self.campaigns.items():
             live = self.book.live.get(cid, CampaignLive())
             mine = [lc for lc in self.book.calls.values() if lc.camp_id == cid]
+            rate = (live.abandoned / live.answered) if live.answered else 0.0
             camps[c.name] = {
                 "state": c.state,
                 "window_open": bool(live.last_window_open),
@@ -294,8 +296,9 @@ class Engine:
                 "connected_now": sum(1 for lc in mine if lc.tracked.facts.agent_connected),
                 "answered_today": live.answered,
                 "abandoned_today": live.abandoned,
-                "abandon_rate": (live.abandoned / live.answered) if live.answered else 0.0,
+                "abandon_rate": rate,
                 "abandon_cap": c.abandon_cap,
+                "cap_reached": live.answered > 0 and rate >= c.abandon_cap,
                 "dial_level": round(live.dial_level, 3),
                 "pacing_reason": live.reason,
                 "launched": live.launched,
@@ -314,4 +317,4 @@ class Engine:
         snap = self.snapshot()
         for state in AGENT_STATES:
             metrics.AGENTS.labels(state).set(snap["agents"].get(state, 0))
-        self.notifier.stats(snap)
+        self.notifier.stats(dict(snap))
