@@ -23,6 +23,7 @@ from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
 from dialer.db.models import Agent, CallAttempt, Campaign, Contact, ContactState, Disposition
 from dialer.db.types import utcnow
 from dialer.dispositions.schemas import DispositionIn
+from dialer.engine.notifier import Notifier
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -83,6 +84,7 @@ async def record(
     actor: str,
     agent_id: int | None,
     region: str = "RU",
+    notifier: Notifier | None = None,
 ) -> Saved:
     """Save the disposition of one call. ``agent_id`` set: only that agent's own call may be disposed
     (anyone else's is reported as not found, so agents learn nothing about other calls)."""
@@ -127,4 +129,6 @@ async def record(
         await campaigns.add_dnc(
             sessions, [attempt.phone], actor=actor, reason=f"refused on call {attempt.id}", region=region
         )
+    if notifier is not None and saved.agent_extension:
+        notifier.disposition_saved(agent=saved.agent_extension, attempt_id=attempt.id)
     return saved

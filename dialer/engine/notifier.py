@@ -73,6 +73,11 @@ class Notifier:
             }
         )
 
+    def disposition_saved(self, *, agent: str, attempt_id: int | None) -> None:
+        """The engine ends the agent's wrap-up at once (a disposition saved in another process is seen by
+        the engine's own check of the database a second later)."""
+        self.bus.publish({"type": "disposition.saved", "agent": agent, "attempt_id": attempt_id})
+
     def campaign_completed(self, campaign: str) -> None:
         self.bus.publish({"type": "campaign.completed", "campaign": campaign})
 
