@@ -209,3 +209,45 @@ async def test_recovery_takes_asterisks_record_over_the_databases_guess(sessions
         c = (await s.execute(select(Contact))).scalar_one()
     assert a is not None and a.outcome == "connected" and a.agent_id is not None and a.talk_seconds == 8.0
     assert c.state == "done"
+
+
+class _QuietAsterisk:
+    """An Asterisk with no channels at all (the link just came back): what reconciliation sees."""
+
+    is_up = True
+
+    def __init__(self) -> None:
+        from dialer.ami.link import LinkState
+
+        self.state = LinkState.UP
+
+    async def list_action(self, action: dict[str, Any], timeout: float = 10.0) -> list[Any]:
+        return []
+
+
+async def test_reconciliation_never_closes_an_attempt_that_is_about_to_be_sent(
+    sessions: Sessions, tmp_path: Any
+) -> None:
+    """Committed, registered, its Originate not yet sent (the link flapped): a reconciliation running at that
+    moment must leave it alone, or it would be closed as lost and then still be originated."""
+    from types import SimpleNamespace
+
+    from dialer.bus import EventBus
+    from dialer.config import load_settings
+    from dialer.engine.callbook import LiveCall
+    from dialer.engine.engine import Engine
+    from tests.integration.engine_harness import REPO
+
+    camp = await _campaign(sessions, ["+79900001231"])
+    p = await _place(sessions, camp)
+    settings = load_settings(REPO / "config.yaml", data_dir=tmp_path, call_records={"url": None})
+    svc = SimpleNamespace(settings=settings, sessions=sessions, ami=_QuietAsterisk(), bus=EventBus())
+    eng = Engine(svc)  # type: ignore[arg-type]
+    tracked = eng.tracker.expect(p.key, 1000.0)
+    eng.book.register(LiveCall(p, camp.id, tracked, 1000.0, camp.ring_timeout, sent=False))
+    await eng.recovery.reconcile()
+    assert p.key in eng.book.calls and eng.reconciled
+    async with sessions() as s:
+        a = await s.get(CallAttempt, p.attempt_id)
+    assert a is not None and a.ended_at is None and a.state == "created"
+    assert await _inflight(sessions) == {p.phone}

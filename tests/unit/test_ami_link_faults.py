@@ -130,3 +130,25 @@ async def test_unreachable_asterisk_is_retried_with_backoff() -> None:
     assert link.state in (LinkState.DOWN, LinkState.CONNECTING)
     await link.stop()
     assert link.state is LinkState.STOPPED
+
+
+async def test_an_unexpected_error_in_the_link_does_not_end_its_supervision(
+    peer: FakeAmi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here: a state handler's unexpected error inside the link's own bookkeeping) must not leave a
+    dead link behind a healthy-looking service: the link reconnects by itself."""
+    link = _link(peer, reconnect_max=0.1)
+    real = AmiLink._watch
+    calls = {"n": 0}
+
+    async def broken_once(self: AmiLink) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("unexpected")
+        return await real(self)
+
+    monkeypatch.setattr(AmiLink, "_watch", broken_once)
+    link.start()
+    await _until(lambda: calls["n"] >= 2 and link.state is LinkState.UP)
+    assert peer.logins >= 2
+    await link.stop()
