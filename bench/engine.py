@@ -32,8 +32,8 @@ from dialer.config import load_settings
 from dialer.db.models import Campaign
 from dialer.engine.store import fetch_due, place
 from dialer.sandbox import Sandbox
+from dialer.sandbox.harness import REPO, Harness, sim
 from dialer.sandbox.lock import exclusive
-from tests.integration.engine_harness import REPO, Harness, sim
 
 
 def _cpu() -> float:
