@@ -103,3 +103,21 @@ async def test_load_per_office_per_day_and_no_shows(db_sessions: Any) -> None:
     late = await services.no_shows(db_sessions, now=at("11:00"))
     assert [(x.application_number, x.start, x.status) for x in late] == [("A-1", at("10:30"), "ready")]
     assert late[0].start.utcoffset() == timedelta(hours=3)
+
+
+async def test_the_evening_timer_generates_and_starts_tomorrows_campaign(db_sessions: Any) -> None:
+    from types import SimpleNamespace
+
+    from dialer.config import load_settings
+    from tests.conftest import REPO
+
+    o = await make_office(db_sessions)
+    await make_applications(db_sessions, ["A-0"], office_id=o.id)
+    await services.book(db_sessions, "A-0", o.id, at("10:00"), actor="t", now=NOW)
+    service = SimpleNamespace(settings=load_settings(REPO / "config.yaml"), sessions=db_sessions)
+    evening = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)  # Monday 18:00 in Moscow: Tuesday's reminders
+    r = await reminders.EveningTimer(service).run_once(evening)  # type: ignore[arg-type]
+    assert (r.campaign, r.contacts, r.created) == ("reminders-2027-03-02", 1, True)
+    async with db_sessions() as s:
+        state = (await s.execute(select(Campaign.state).where(Campaign.name == r.campaign))).scalar_one()
+    assert state == "running"
