@@ -140,7 +140,7 @@ class Pbx505:
                 self.missing_files.append(line)
 
     # ---- a caller ------------------------------------------------------------------------------------------
-    async def call(self, caller: str, digits: str = "", delay: float = 1.5, stay: int = 45) -> Call:
+    async def call(self, caller: str, digits: str = "", delay: float = 1.5, stay: int = 90) -> Call:
         """Dial 505 from ``caller``; ``digits`` are keyed ``delay`` seconds after answer (in the greeting)."""
         aid, uid = f"ivr-{uuid.uuid4().hex[:10]}", f"ivrc-{uuid.uuid4().hex[:10]}"
         c = Call(caller, aid, uid)
