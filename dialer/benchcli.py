@@ -13,6 +13,7 @@ BENCHES = {
     "agi": "bench.agi_latency",  # FastAGI look-ups vs classic AGI (sandbox)
     "import": "bench.import_memory",  # 1,000,000-row import memory
     "hardening": "bench.hardening",  # logins, idle FastAGI peers, 200 dashboards on a large database
+    "soak": "bench.soak",  # random faults on the sandbox, judged by dialer audit
 }
 
 
@@ -32,7 +33,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "bench",
-        help="run a benchmark (pacing, engine, agi, import, hardening); arguments after the name go to it",
+        help="run a benchmark (pacing, engine, agi, import, hardening, soak); arguments after the name go to it",
         description="Benchmarks print figures as ratios against a baseline measured in the same run.",
     )
     s.add_argument("name", choices=sorted(BENCHES))
