@@ -241,3 +241,24 @@ def test_with_amd_the_ring_time_runs_to_the_detectors_verdict_on_both_sides() ->
     sim = simulator(WITH_MACHINE, amd=True)
     assert sim[0] == CallEnded(2.0 + AMD_DELAY, "live")
     assert engine(WITH_MACHINE, amd=True) == sim
+
+
+# a busy call whose ringing ends while the abandoned caller hears the message (between the 2 s and the hang-up)
+OVERLAP = (*SEQUENCE[:2], Scripted(4.0, "busy", 4.0))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reported to the lead: the call book tells the pacer Abandoned when the abandoned call ends "
+    "(after the message), the simulator when the 2 s run out; a call ending in between swaps the order",
+)
+def test_an_abandon_reaches_the_pacer_when_the_two_seconds_run_out() -> None:
+    sim = simulator(OVERLAP, amd=False)
+    assert sim == [
+        CallEnded(2.0, "live"),
+        CallEnded(2.0, "live"),
+        Abandoned(),
+        CallEnded(4.0, "busy"),
+        AgentCallFinished(8.0, WRAP),
+    ]
+    assert engine(OVERLAP, amd=False) == sim
