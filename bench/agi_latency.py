@@ -15,6 +15,12 @@ call in batches), plus the AGI round trip. Baselines from the same run, at the s
 indexed read of one application through the same session pool (``direct read``), and the directory's
 look-up called without AGI; for the classic script a bare python3 that only reads the AGI header and sends
 one command.
+
+Two loads per level N. *Sustained*: N callers back to back for ``--seconds``, each call a whole AGI
+conversation with no time spent listening to prompts, so the process serves hundreds of calls a second (far
+beyond N people on the phone) while it measures. *Burst*: N calls are driven to the read-back, and all N
+callers confirm at the same instant, so N look-ups are in flight together (what N people calling at once
+can do at worst); the baseline is N direct indexed reads started at the same instant, one per caller.
 The classic script runs the way the PBX runs it: inside the sandbox's chroot (Debian sid python3) when it is
 built, else with this Python. 10% of the numbers keyed in are unknown; every call has its own caller number.
 """
@@ -266,6 +272,80 @@ async def direct_level(
     return samples
 
 
+# ---- bursts: N callers confirm their numbers at the same instant ------------------------------------------
+async def burst_call(
+    port: int, key: str, caller: str, ready: asyncio.Queue[None], go: asyncio.Event, out: list[float]
+) -> None:
+    """One call that keys ``key``, then waits at the read-back until every caller of the round is there."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = {
+        "agi_network_script": "ivr",
+        "agi_request": f"agi://127.0.0.1:{port}/ivr",
+        "agi_uniqueid": f"{time.time():.6f}",
+        "agi_callerid": caller,
+    }
+    writer.write("".join(f"{k}: {v}\n" for k, v in head.items()).encode() + b"\n")
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            cmd = line.decode().strip()
+            if cmd.startswith("GET DATA ivr/enter-number"):
+                reply = f"200 result={key}"
+            elif cmd.startswith("GET DATA ivr/confirm-number"):
+                ready.put_nowait(None)
+                await go.wait()
+                t0 = time.perf_counter()
+                writer.write(b"200 result=1\n")
+                await writer.drain()
+                await reader.readline()  # the flow's first command after the look-up
+                out.append(time.perf_counter() - t0)
+                return  # the caller hangs up: the flow records the call and ends
+            else:
+                reply = "200 result=0" if not cmd.startswith("GET DATA") else "200 result="
+            writer.write(reply.encode() + b"\n")
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+async def burst_level(port: int, apps: int, callers: int, rounds: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    out: list[float] = []
+    for r in range(rounds):
+        ready: asyncio.Queue[None] = asyncio.Queue()
+        go = asyncio.Event()
+        calls = [
+            asyncio.ensure_future(
+                burst_call(port, pick_number(rng, apps), f"+7998{r:04d}{i:04d}", ready, go, out)
+            )
+            for i in range(callers)
+        ]
+        for _ in range(callers):
+            await ready.get()
+        go.set()
+        await asyncio.gather(*calls)
+    return out
+
+
+async def burst_direct(
+    directory: AsyncDirectory, apps: int, callers: int, rounds: int, seed: int
+) -> list[float]:
+    """The baseline: ``callers`` direct indexed reads started at the same instant, one per caller."""
+    rng = random.Random(seed)
+    out: list[float] = []
+
+    async def one(n: str) -> None:
+        t0 = time.perf_counter()
+        await directory._run(lambda c: find(c, n))
+        out.append(time.perf_counter() - t0)
+
+    for _ in range(rounds):
+        await asyncio.gather(*(one(pick_number(rng, apps)) for _ in range(callers)))
+    return out
+
+
 # ---- classic AGI -----------------------------------------------------------------------------------------
 @dataclass
 class ClassicSetup:
@@ -395,6 +475,17 @@ async def run(args: argparse.Namespace) -> list[Row]:
             )
             if level == 1:
                 fa_first = stats.first_command
+        for level in args.levels:
+            rounds = max(args.burst_rounds, 1000 // level)
+            print(f"bursts: {level} callers confirming at once, {rounds} rounds ...", flush=True)
+            base = await burst_direct(directory, args.apps, level, rounds, level)
+            got = await burst_level(server.port, args.apps, level, rounds, level)
+            b50, b99 = pct(base, 0.5), pct(base, 0.99)
+            f50, f99 = pct(got, 0.5), pct(got, 0.99)
+            rows.append(Row("burst: direct indexed reads (baseline)", level, len(base), b50, b99))
+            rows.append(
+                Row("burst: FastAGI look-ups", level, len(got), f50, f99, "read", f50 / b50, f99 / b99)
+            )
     finally:
         await server.stop(grace=1)
         await directory.close()  # the audit rows still queued
@@ -469,6 +560,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=8.0, help="FastAGI run per level (the baseline gets half)"
     )
     p.add_argument("--classic-runs", type=int, default=15, help="classic script starts to time")
+    p.add_argument(
+        "--burst-rounds",
+        type=int,
+        default=20,
+        help="rounds of N callers confirming at once (at least 1000/N)",
+    )
     p.add_argument(
         "--db-url", default=None, help="PostgreSQL URL (async driver) instead of a cached SQLite file"
     )
