@@ -88,7 +88,12 @@ def shown_state(a: Agent) -> dict[str, Any]:
     """The agent's state as the page shows it: the engine's live state while the agent is ready (a
     logged-out live state means no engine has seen them yet: their presence then), else their presence."""
     state = a.state if a.presence == AgentPresence.READY and a.state != "logged_out" else a.presence
-    return {"agent": a.extension, "state": str(state), "pause_reason": a.pause_reason}
+    return {
+        "agent": a.extension,
+        "state": str(state),
+        "pause_reason": a.pause_reason,
+        "since": a.state_since.isoformat(),
+    }
 
 
 async def _presence(call: Call, presence: AgentPresence, reason: str | None = None) -> AgentOut:

@@ -6,6 +6,7 @@ the engine publishes on the service bus; the database rows are those it leaves."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
@@ -33,6 +34,18 @@ async def expect_agreement(page: Page, state: str, badge: str) -> None:
     assert (header, card) == (state, state), (header, card)
 
 
+def agent_state(state: str, since: datetime | None = None) -> dict[str, Any]:
+    """The engine's event for a change of the agent's live state (``since``: when it changed)."""
+    at = since or datetime.now(UTC)
+    return {
+        "type": "agent.state",
+        "agent": "101",
+        "state": state,
+        "pause_reason": None,
+        "since": at.isoformat(),
+    }
+
+
 def publish(web: Web, ev: dict[str, Any]) -> None:
     web.service.bus.publish(ev)
 
@@ -57,30 +70,27 @@ async def test_agent_page_state_and_call_card_agree_through_a_call(web: Web, bro
         "inbound": False,
         "application": {"number": "A-5", "applicant_name": "Петров Пётр", "status": "ready"},
     }
-    state = {
-        "type": "agent.state",
-        "agent": "101",
-        "pause_reason": None,
-        "since": "2026-11-30T10:00:00+00:00",
-    }
 
     # screen pop: the card and the header say "talking" at once, before the engine's state event comes
+    bridged_at = datetime.now(UTC)
     publish(web, bridged)
     await expect(page.locator("#pop-name")).to_have_text("Петров Пётр")
     await expect_agreement(page, "talking", "идёт разговор")
-    publish(web, {**state, "state": "talking"})
+    publish(web, agent_state("talking", bridged_at))
     await expect_agreement(page, "talking", "идёт разговор")
 
     # the agent's leg ends before the customer's (the engine's state event first): both say wrap-up
-    publish(web, {**state, "state": "wrapup"})
+    publish(web, agent_state("wrapup"))
     await expect_agreement(page, "wrapup", "поствызывная обработка")
     # then the call ends with the campaign's wrap-up time (15 s): a countdown
     publish(
         web, {"type": "call.ended", "agent": "101", "attempt_id": ids["attempt_id"], "campaign": "spring"}
     )
     await expect_agreement(page, "wrapup", "осталось")
-    # a late state event from before the hang-up does not drag the header back to "talking"
-    publish(web, {**state, "state": "talking"})
+    # a late state event from before the hang-up does not drag the header back to "talking", nor does
+    # one that claims to be newer while the card's call has ended
+    publish(web, agent_state("talking", bridged_at))
+    publish(web, agent_state("talking", datetime.now(UTC) + timedelta(seconds=1)))
     await expect(page.locator("#pop-phase")).to_contain_text("осталось")
     await expect_agreement(page, "wrapup", "поствызывная обработка")
 
@@ -102,7 +112,7 @@ async def test_agent_page_state_and_call_card_agree_through_a_call(web: Web, bro
     await expect(row.locator('[data-field="disposition"]')).to_have_text("ошибочный номер")
     await expect(row.locator('[data-field="outcome"]')).to_have_text("соединён")
     # the engine ends the wrap-up on the save and says the agent is ready: the header follows, the card goes
-    publish(web, {**state, "state": "ready"})
+    publish(web, agent_state("ready", datetime.now(UTC) + timedelta(seconds=2)))
     await expect(page.locator("#me-state")).to_have_text("готов")
     await expect(page.locator("#pop")).to_be_hidden()
     await expect(page.locator("#waiting")).to_be_visible()

@@ -119,6 +119,31 @@ async def test_russian_by_default_and_english_when_the_user_chooses_it(web: Web,
     await again.context.close()
 
 
+async def test_english_picked_on_the_login_page_is_kept_for_the_user(web: Web, browser: Browser) -> None:  # noqa: F811
+    ctx = await far_away(browser)
+    page = await ctx.new_page()
+    await page.goto(web.url + "/login")
+    await page.click("#lang-en")
+    await expect(page.locator("#login-button")).to_have_text("Log in")
+    await page.fill("#username", "boris")
+    await page.fill("#password", "wrong-password")
+    await page.click("#login-button")
+    await expect(page.locator("#login-error")).to_have_text("wrong user name or password")
+    await page.fill("#password", AGENT_PW)
+    await page.click("#login-button")
+    await page.wait_for_url(web.url + "/agent")
+    await expect(page.locator("#waiting")).to_have_text("Waiting for a call…")
+    async with web.service.sessions() as s:
+        stored = (await s.execute(select(User.language).where(User.username == "boris"))).scalar_one()
+    assert stored == "en"
+    # logging in again from the plain (Russian) login page keeps the stored choice
+    await ctx.clear_cookies()
+    await login(page, web.url, "boris", AGENT_PW)
+    await page.wait_for_url(web.url + "/agent")
+    await expect(page.locator("#waiting")).to_have_text("Waiting for a call…")
+    await ctx.close()
+
+
 async def test_times_are_shown_in_the_centre_time_zone(web: Web, browser: Browser) -> None:  # noqa: F811
     # a call bridged at 09:05 UTC: 12:05 in Moscow, 05:05 in the browser's New York
     at = datetime(2026, 7, 1, 9, 5, 0, tzinfo=UTC)

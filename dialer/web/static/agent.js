@@ -8,7 +8,7 @@
 // event stream, so a missed event is never left on screen.
 "use strict";
 document.body.dataset.agent = "1";
-let server = { state: null, reason: null };  // the agent's state as the server last said it
+let server = { state: null, reason: null, since: 0 };  // the agent's state as the server last said it
 let call = null;  // { ev, ended, saved, wrapUntil (ms or null), wrapOver }
 let ticker = null, historySeq = 0;
 const FREE = ["ready", "paused", "logged_out"];  // server states that mean no call and no wrap-up
@@ -50,8 +50,12 @@ function draw() {
 
 function pauseReason(r) { return tp("pause", r) !== r ? tp("pause", r) : tr(r); }
 
-function setServer(state, reason) {
-  server = { state, reason: state === "paused" ? reason : null };
+// since: when that state began; an answer read before a newer change (the stream's first event racing a
+// click on Ready) must not undo it
+function setServer(state, reason, since) {
+  const at = since ? Date.parse(since) : 0;
+  if (at && at < server.since) return;
+  server = { state, reason: state === "paused" ? reason : null, since: Math.max(at, server.since) };
   if (call && !call.ended && state === "wrapup") { call.ended = true; call.wrapOver = false; }  // the leg ended first
   if (call && call.ended && !call.wrapOver && FREE.includes(state)) call.wrapOver = true;
   draw();
@@ -59,11 +63,11 @@ function setServer(state, reason) {
 
 async function loadMe() {
   const me = await api("GET", "/me");
-  if (me.agent) setServer(me.agent.state === "logged_out" ? me.agent.presence : me.agent.state, me.agent.pause_reason);
+  if (me.agent) setServer(me.agent.state === "logged_out" ? me.agent.presence : me.agent.state, me.agent.pause_reason, me.agent.since);
 }
 
 async function presence(path, body) {
-  try { const a = await api("POST", path, body); setServer(a.presence === "ready" && a.state !== "logged_out" ? a.state : a.presence, a.pause_reason); }
+  try { const a = await api("POST", path, body); setServer(a.presence === "ready" && a.state !== "logged_out" ? a.state : a.presence, a.pause_reason, a.since); }
   catch (e) { showError("page-error", e); }
 }
 
@@ -147,7 +151,7 @@ function live() {
   const status = document.getElementById("live-status");
   src.onopen = () => { status.dataset.state = "open"; status.textContent = t("online"); loadHistory(); };
   src.onerror = () => { status.dataset.state = "closed"; status.textContent = t("reconnecting…"); };
-  src.addEventListener("state", (ev) => { const e = JSON.parse(ev.data); setServer(e.state, e.pause_reason); });
+  src.addEventListener("state", (ev) => { const e = JSON.parse(ev.data); setServer(e.state, e.pause_reason, e.since); });
   src.addEventListener("call", (ev) => {
     const e = JSON.parse(ev.data);
     if (call && e.attempt_id && call.ev.attempt_id === e.attempt_id) {  // sent again on a reconnection: keep what was typed
