@@ -579,10 +579,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     rows = asyncio.run(run(args))
     print()
     print(table(rows))
     print(f"\n{args.apps:,} applications; 10% unknown numbers; total run {time.perf_counter() - t0:.0f} s")
+    # figures from a machine other jobs keep busy are noise: say how busy it was
+    print(
+        f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+        f"{os.cpu_count()} CPUs"
+    )
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
     return 0
