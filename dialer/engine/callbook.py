@@ -44,6 +44,7 @@ class LiveCall:
     agent: str | None = None
     observed_answer: bool = False
     amd: bool = False
+    abandon_observed: bool = False
     sent: bool = True  # False between the attempt's commit and its Originate leaving the process
 
 
@@ -188,6 +189,16 @@ class CallBook:
         ring = (at - start) if (at is not None and start is not None) else None
         pacer.observe(CallEnded(max(0.0, ring if ring is not None else 0.0), outcome))  # type: ignore[arg-type]
 
+    def routing_gave_up(self, lc: LiveCall) -> None:
+        """No agent within the 2 seconds: the pacer learns of the abandon now, as the simulator tells it,
+        not when the message has been played and the call ends."""
+        if lc.abandon_observed or lc.inbound:
+            return
+        lc.abandon_observed = True
+        pacer = self.pacer_for(lc.camp_id)
+        if pacer is not None:
+            pacer.observe(Abandoned())
+
     # ---- the end of a call -----------------------------------------------------------------------------
     def finish(self, key: str, wall: float) -> None:
         lc = self.calls.pop(key, None)
@@ -211,9 +222,8 @@ class CallBook:
             self.observe_answer(lc, "live", t.answered_at)
         else:
             self.observe_answer(lc, pacing_outcome.get(outcome.value, "failed"), t.hungup_at)
-        pacer = self.pacer_for(lc.camp_id)
-        if pacer is not None and outcome is Outcome.ABANDONED:
-            pacer.observe(Abandoned())
+        if outcome is Outcome.ABANDONED:
+            self.routing_gave_up(lc)  # once: usually already told when the 2 seconds ran out
         ring_end = t.answered_at or t.hungup_at
         f = Finish(
             attempt_id=lc.placed.attempt_id,

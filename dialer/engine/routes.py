@@ -62,8 +62,11 @@ class Routes:
         if camp is not None and camp.amd and not failed:
             amd = (await agi.get_variable("AMDSTATUS")) or ""
             lc.tracked.facts.amd_status = amd or None
-            # the pacer learns the answer only now that AMD has decided what answered
-            eng.book.observe_answer(lc, "machine" if amd == "MACHINE" else "live", lc.tracked.answered_at)
+            # the pacer learns the answer only now that AMD has decided what answered: for it the ringing
+            # phase ends at the verdict (the answer's stamp on Asterisk's clock plus the time AMD listened)
+            answered, seen = lc.tracked.answered_at, lc.tracked.answered_seen
+            verdict_at = answered + max(0.0, time.time() - seen) if answered and seen else answered
+            eng.book.observe_answer(lc, "machine" if amd == "MACHINE" else "live", verdict_at)
             if amd == "MACHINE":
                 await agi.set_variable("DIALER_ACTION", "machine")
                 return
@@ -84,6 +87,7 @@ class Routes:
             if agent is not None:
                 eng.pool.release(agent.ext, time.time(), key)
             log.info("attempt %s: no agent free within %.0f s of answer", lc.placed.attempt_id, ABANDON_AFTER)
+            eng.book.routing_gave_up(lc)
             # the message promises a call back only when this number will be called again
             again = camp is not None and lc.placed.attempts < camp.max_attempts
             await agi.set_variable("DIALER_CALLBACK", "1" if again else "0")

@@ -53,6 +53,7 @@ class TrackedCall:
     # service clock: when the Hangup / OriginateResponse reached us (for deadlines only)
     hungup_seen: float | None = None
     originate_seen: float | None = None
+    answered_seen: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class CallTracker:
         if reason == REASON_ANSWERED and not call.facts.answered:
             call.facts.answered = True
             call.answered_at = t
+            call.answered_seen = self._now
             out.append(Change("answered", call.key, t))
         return out + self._maybe_finish(call, t)
 
@@ -132,6 +134,7 @@ class CallTracker:
         if call and str(ev.get("ChannelStateDesc")) == "Up" and not call.facts.answered:
             call.facts.answered = True
             call.answered_at = t
+            call.answered_seen = self._now
             return [Change("answered", call.key, t)]
         return []
 
