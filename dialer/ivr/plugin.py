@@ -33,7 +33,11 @@ def setup(service: Service) -> None:
             log.warning("IVR: look-up limit not seeded yet (%s); the first look-up retries", e)
 
     async def stop(_: Service) -> None:
-        await directory.close()
+        try:
+            await directory.close()
+        except Exception as e:
+            log.error("IVR: %d audit rows not written at stop: %s", directory.audit.queued, e)
+            return
         log.info("IVR: audit rows written: %d", directory.audit.written)
 
     service.on_start.append(start)
