@@ -13,6 +13,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from dialer.db.models import AgentPresence, AgentState
+
 OUTBOUND_PRIORITY = 0
 INBOUND_PRIORITY = 1
 AVAILABLE_DEVICE_STATES = {"NOT_INUSE", "UNKNOWN"}
@@ -39,10 +41,10 @@ class AgentSlot:
     id: int
     ext: str
     name: str = ""
-    presence: str = "logged_out"
+    presence: str = AgentPresence.LOGGED_OUT
     pause_reason: str | None = None
     campaigns: frozenset[int] = frozenset()  # empty: every campaign
-    state: str = "logged_out"
+    state: str = AgentState.LOGGED_OUT
     since: float = 0.0
     device: str = "UNKNOWN"
     call_key: str | None = None
@@ -62,8 +64,8 @@ class AgentSlot:
     @property
     def free(self) -> bool:
         return (
-            self.state == "ready"
-            and self.presence == "ready"
+            self.state == AgentState.READY
+            and self.presence == AgentPresence.READY
             and self.reserved_for is None
             and self.device in AVAILABLE_DEVICE_STATES
         )
@@ -117,7 +119,7 @@ class AgentPool:
     # ---- state changes driven by calls -------------------------------------------------------------
     def _set(self, a: AgentSlot, state: str, now: float) -> None:
         if a.state != state:
-            if a.state == "wrapup" and a.wrap_call is not None:
+            if a.state == AgentState.WRAPUP and a.wrap_call is not None:
                 camp, attempt, talk = a.wrap_call
                 self.finished.append(WrapupDone(a.ext, camp, attempt, talk, max(0.0, now - a.wrap_started)))
                 a.wrap_call = None
@@ -125,9 +127,9 @@ class AgentPool:
 
     def _settle(self, a: AgentSlot, now: float) -> None:
         """Between calls, the live state follows presence."""
-        if a.call_key is not None or a.state in ("ringing", "talking"):
+        if a.call_key is not None or a.state in (AgentState.RINGING, AgentState.TALKING):
             return
-        if a.state == "wrapup" and now < a.wrapup_until:
+        if a.state == AgentState.WRAPUP and now < a.wrapup_until:
             return
         self._set(a, _presence_state(a), now)
 
@@ -141,12 +143,12 @@ class AgentPool:
         a = self.agents[ext]
         a.call_key, a.call_campaign, a.inbound, a.reserved_for = key, campaign_id, inbound, None
         a.ring_deadline = now + CLAIM_MARGIN
-        self._set(a, "ringing", now)
+        self._set(a, AgentState.RINGING, now)
 
     def phone_ringing(self, ext: str, key: str, now: float) -> None:
         """Asterisk started ringing the agent's phone (DialBegin): the claim is confirmed for the ring time."""
         a = self.agents.get(ext)
-        if a is not None and a.state == "ringing" and a.call_key in (key, None):
+        if a is not None and a.state == AgentState.RINGING and a.call_key in (key, None):
             a.call_key = key
             a.ring_deadline = now + AGENT_RING + CLAIM_MARGIN
 
@@ -155,7 +157,7 @@ class AgentPool:
         if a is not None:
             a.call_key = key
             a.ring_deadline = 0.0
-            self._set(a, "talking", now)
+            self._set(a, AgentState.TALKING, now)
 
     def failed(self, ext: str, now: float, reason: str) -> None:
         """The softphone did not answer: out of rotation until the agent makes themself ready again."""
@@ -163,9 +165,9 @@ class AgentPool:
         if a is None:
             return
         a.call_key = None
-        a.presence, a.pause_reason = "paused", reason
+        a.presence, a.pause_reason = AgentPresence.PAUSED, reason
         a.presence_changed = True
-        self._set(a, "paused", now)
+        self._set(a, AgentState.PAUSED, now)
         a.dirty = True
 
     def leg_ended(
@@ -182,7 +184,7 @@ class AgentPool:
             return
         a.call_key, a.inbound = None, False
         a.wrapup_until = now + wrapup_seconds
-        self._set(a, "wrapup", now)
+        self._set(a, AgentState.WRAPUP, now)
         a.wrap_started, a.wrap_call = now, call
         if wrapup_seconds <= 0:
             self._settle(a, now)
@@ -193,13 +195,13 @@ class AgentPool:
         return {
             a.wrap_call[1]: a.ext
             for a in self.agents.values()
-            if a.state == "wrapup" and a.wrap_call is not None and a.wrap_call[1] is not None
+            if a.state == AgentState.WRAPUP and a.wrap_call is not None and a.wrap_call[1] is not None
         }
 
     def end_wrapup(self, ext: str, now: float) -> None:
         """The agent saved the call's disposition: wrap-up may end early."""
         a = self.agents.get(ext)
-        if a is not None and a.state == "wrapup":
+        if a is not None and a.state == AgentState.WRAPUP:
             a.wrapup_until = now
             self._settle(a, now)
             self._wake(now)
@@ -210,7 +212,7 @@ class AgentPool:
         a = self.agents.get(ext)
         if a is None:
             return
-        if a.state == "ringing" and (key is None or a.call_key in (key, None)):
+        if a.state == AgentState.RINGING and (key is None or a.call_key in (key, None)):
             self._unclaim(a, now)
         if key is None or a.reserved_for == key:
             a.reserved_for = None
@@ -219,17 +221,17 @@ class AgentPool:
     def release_call(self, key: str, now: float) -> None:
         """The call ``key`` is over: any agent still only ringing for it, or held for it, is free again."""
         for a in self.agents.values():
-            if (a.state == "ringing" and a.call_key == key) or a.reserved_for == key:
+            if (a.state == AgentState.RINGING and a.call_key == key) or a.reserved_for == key:
                 a.reserved_for = None
-                if a.state == "ringing":
+                if a.state == AgentState.RINGING:
                     self._unclaim(a, now)
         self._wake(now)
 
     def tick(self, now: float) -> None:
         for a in self.agents.values():
-            if a.state == "wrapup" and now >= a.wrapup_until:
+            if a.state == AgentState.WRAPUP and now >= a.wrapup_until:
                 self._settle(a, now)
-            elif a.state == "ringing" and a.ring_deadline and now >= a.ring_deadline:
+            elif a.state == AgentState.RINGING and a.ring_deadline and now >= a.ring_deadline:
                 # nobody ever rang this agent's phone for the claim (or it rang out unseen): give it back
                 self._unclaim(a, now)
         self._wake(now)
@@ -259,7 +261,7 @@ class AgentPool:
         a.call_key = key
         a.call_campaign = campaign_id
         a.ring_deadline = now + CLAIM_MARGIN
-        self._set(a, "ringing", now)
+        self._set(a, AgentState.RINGING, now)
 
     def reserve(self, ext: str, key: str) -> None:
         """Hold a free agent for a call being placed (abandoned-call callbacks, agent callbacks). Done before
@@ -328,4 +330,9 @@ class AgentPool:
 
 
 def _presence_state(a: AgentSlot) -> str:
-    return {"ready": "ready", "paused": "paused"}.get(a.presence, "logged_out")
+    """Between calls, the live state is what presence asks for."""
+    if a.presence == AgentPresence.READY:
+        return AgentState.READY
+    if a.presence == AgentPresence.PAUSED:
+        return AgentState.PAUSED
+    return AgentState.LOGGED_OUT

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from dialer import metrics
 from dialer.ami.link import LinkState
 from dialer.callrecords.reader import CdrReader
-from dialer.db.models import Disposition
+from dialer.db.models import AgentState, Disposition
 from dialer.engine import runtime
 from dialer.engine.agents import AgentPool
 from dialer.engine.callbook import CallBook, CampaignLive, LiveCall
@@ -47,7 +47,14 @@ TICK = 0.5
 RELOAD_EVERY = 1.0
 RECONCILE_RETRY = 2.0
 DRAIN_SECONDS = 30.0  # on stop, calls in flight get this long to finish (docker's stop grace is longer)
-AGENT_STATES = ("ready", "ringing", "talking", "wrapup", "paused", "logged_out")
+AGENT_STATES = (
+    AgentState.READY,
+    AgentState.RINGING,
+    AgentState.TALKING,
+    AgentState.WRAPUP,
+    AgentState.PAUSED,
+    AgentState.LOGGED_OUT,
+)
 
 
 class Engine:
@@ -250,7 +257,7 @@ class Engine:
                 state=a.state,
                 since=a.since or time.time(),
                 pause_reason=a.pause_reason,
-                wrapup_until=a.wrapup_until if a.state == "wrapup" else None,
+                wrapup_until=a.wrapup_until if a.state == AgentState.WRAPUP else None,
             )
         try:
             await runtime.flush_agents(self.sessions, rows)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialer import metrics
 from dialer.ami.link import AmiLinkLost, AmiNotConnected
-from dialer.db.models import CampaignState
+from dialer.db.models import AgentState, CampaignState
 from dialer.engine import attempts, store
 from dialer.engine.agents import AgentSlot
 from dialer.engine.callbook import CampaignLive, LiveCall
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUSY_STATES = ("ringing", "talking", "wrapup")
+BUSY_STATES = (AgentState.RINGING, AgentState.TALKING, AgentState.WRAPUP)
 
 
 class Placer:
@@ -86,7 +86,9 @@ class Placer:
         await self._dial_reserved(c, mine, now)
         mine = [a for a in mine if a.free]
         total_lines = len(eng.book.calls) + sum(
-            1 for a in eng.pool.agents.values() if a.state == "talking" and a.call_key not in eng.book.calls
+            1
+            for a in eng.pool.agents.values()
+            if a.state == AgentState.TALKING and a.call_key not in eng.book.calls
         )
         view = self.view(c, mine, wall, now, max(0, cap - total_lines + self._lines(c.id)))
         pacer = eng.pacer_for(c.id)

@@ -19,6 +19,7 @@ from dialer import metrics
 from dialer.ami.link import AmiError
 from dialer.callrecords.fate import CallFate, fate
 from dialer.callrecords.reader import CdrReader, RecordsUnavailable
+from dialer.db.models import AgentState
 from dialer.engine import attempts
 from dialer.engine.callbook import LiveCall
 from dialer.engine.outcomes import Outcome
@@ -112,8 +113,12 @@ class Recovery:
             eng.book.finish(key, wall)
         # agents whose call vanished (their leg's Hangup never reached us): wrap-up as if it had
         for a in list(eng.pool.agents.values()):
-            if a.state in ("ringing", "talking") and a.call_key is not None and a.call_key not in live:
-                if a.state == "talking":
+            if (
+                a.state in (AgentState.RINGING, AgentState.TALKING)
+                and a.call_key is not None
+                and a.call_key not in live
+            ):
+                if a.state == AgentState.TALKING:
                     eng.book.apply_leg_vanished(a.ext, wall)
                 elif a.call_key not in eng.book.calls:
                     eng.pool.release(a.ext, wall, a.call_key)
