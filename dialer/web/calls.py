@@ -11,10 +11,12 @@ from aiohttp import web
 
 from dialer.bus import Event, EventBus
 
-TRACKER = web.AppKey("call_tracker", object)
+TRACKER = web.AppKey("screen_pops", object)
 
 
-class CallTracker:
+class ScreenPops:
+    """The screen pop each agent is showing, kept from the bus (not the engine's call tracking)."""
+
     def __init__(self) -> None:
         self.current: dict[str, Event] = {}  # agent extension -> its call.bridged event (+ "ended")
         self._task: asyncio.Task[None] | None = None
@@ -53,14 +55,14 @@ class CallTracker:
                 await self._task
 
 
-def tracker(app: web.Application) -> CallTracker:
+def tracker(app: web.Application) -> ScreenPops:
     t: Any = app[TRACKER]
-    assert isinstance(t, CallTracker)
+    assert isinstance(t, ScreenPops)
     return t
 
 
 def install(app: web.Application, bus: EventBus) -> None:
-    app[TRACKER] = CallTracker()
+    app[TRACKER] = ScreenPops()
 
     async def start(app: web.Application) -> None:
         tracker(app).start(bus)
