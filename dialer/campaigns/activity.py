@@ -34,7 +34,7 @@ from dialer.db.models import (
 )
 from dialer.db.types import utcnow
 from dialer.dispositions.occupancy import Day, Occupancy, load_day
-from dialer.engine.window import CallingWindow
+from dialer.engine.window import CallingWindow, day_start_utc
 
 # the pacing reasons that say the abandon cap holds the dialling back: the predictive pacer's own fallback,
 # and the cap guard every mode goes through (dialer/pacing/guard.py)
@@ -229,7 +229,7 @@ class Days:
 
     async def get(self, tz: str) -> Day:
         if tz not in self.days:
-            self.days[tz] = await load_day(self.sessions, services.day_start_utc(self.now, tz), self.now)
+            self.days[tz] = await load_day(self.sessions, day_start_utc(self.now, tz), self.now)
         return self.days[tz]
 
 

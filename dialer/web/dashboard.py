@@ -279,9 +279,13 @@ class Feed:
         """The next version's bytes; None when the stream ended or none came in ``timeout``."""
         changed = asyncio.ensure_future(self._changed.wait())
         ended = asyncio.ensure_future(out.ended.wait())
-        done, _ = await asyncio.wait({changed, ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        changed.cancel()
-        ended.cancel()
+        try:
+            done, _ = await asyncio.wait(
+                {changed, ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:  # also when this handler is cancelled (the client went away): no task left pending
+            changed.cancel()
+            ended.cancel()
         return self.payload if changed in done and out.open else None
 
     async def stop(self) -> None:

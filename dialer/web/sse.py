@@ -77,11 +77,16 @@ class EventStream:
         """The next queued item; None after ``timeout`` (a ping is sent) or when the stream ends."""
         getter = asyncio.ensure_future(queue.get())
         stopper = asyncio.ensure_future(self.ended.wait())
-        done, _ = await asyncio.wait({getter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
+        try:
+            done, _ = await asyncio.wait(
+                {getter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:  # also when this handler is cancelled (the client went away): no task left pending
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()
         if getter in done:
             return getter.result()
-        getter.cancel()
         if not done:
             await self.ping()
         return None
