@@ -11,8 +11,8 @@ AMI never shows, as lines whose ``Event`` starts with ``Dialer``:
 - ``DialerCampaign``: the campaign's settings the engine ran the scenario's calls with;
 - ``DialerPlaced``: an attempt registered in the call book just before its Originate;
 - ``DialerRoute``: a FastAGI route call (``answered``, ``inbound``): the channel variables it read and what it
-  set, written when the route returned, so a replay runs the real route at that point and checks it decides
-  the same;
+  set, written when the route returned (with the time it started), so a replay runs the real route at that
+  point, on the clock of its start, and checks it decides the same;
 - ``DialerReconcile``: after a lost link, the channels Asterisk still had and Asterisk's records of the calls
   that ended unseen (what ``Recovery`` closed them with).
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -145,6 +146,7 @@ def hook(h: Harness, tape: Tape) -> None:
         def taped(handler: Callable[[Any], Awaitable[None]], name: str) -> Callable[[Any], Awaitable[None]]:
             async def route(agi: Any) -> None:
                 t = TapedAgi(agi)
+                started = time.time()
                 error = None
                 try:
                     await handler(t)
@@ -155,6 +157,7 @@ def hook(h: Harness, tape: Tape) -> None:
                     tape.note(
                         "Route",
                         route=name,
+                        started=f"{started:.6f}",
                         uniqueid=agi.env.get("agi_uniqueid", ""),
                         callerid=agi.env.get("agi_callerid", ""),
                         got=t.got,
@@ -206,15 +209,19 @@ async def only_agents(h: Harness, *ready: str) -> None:
     pool = h.svc.dialer.pool
 
     def settled() -> bool:
-        return all(
-            (pool.agents[e].state == "ready" and pool.agents[e].device == "NOT_INUSE")
-            if e in ready
-            else pool.agents[e].state == "logged_out"
-            for e in EXTS
-            if e in pool.agents
-        ) and all(e in pool.agents for e in ready)
+        for e in EXTS:
+            a = pool.agents.get(e)
+            if e in ready and (a is None or not a.free):
+                return False
+            if e not in ready and a is not None and a.state != "logged_out":
+                return False
+        return True
 
-    await h.wait(settled, 30, f"agents {ready} ready, the others logged out")
+    try:
+        await h.wait(settled, 30, f"agents {ready} ready, the others logged out")
+    except AssertionError:
+        seen = {e: (a.presence, a.state, a.device, a.reserved_for) for e, a in pool.agents.items()}
+        raise AssertionError(f"agents {ready} not ready, the others not logged out: {seen}") from None
 
 
 def quiet(h: Harness) -> bool:
@@ -317,11 +324,11 @@ async def no_agent_abandon(h: Harness, sb: Sandbox, tape: Tape) -> None:
     await only_agents(h, "101")
     await start_tape(h, tape, "no_agent_abandon")
     await campaign_run(
-        h, tape, "rec-abandon", [sim("1", 806), sim("7", 807)], mode="ratio", ratio=2.0, wrapup_seconds=5
+        h, tape, "rec-noagent", [sim("1", 806), sim("7", 807)], mode="ratio", ratio=2.0, wrapup_seconds=5
     )
-    await seed_answered_today(h.sessions, "rec-abandon", 300)  # a day that can afford an abandon
-    await h.state("rec-abandon", "start")
-    await finish(h, tape, "rec-abandon")
+    await seed_answered_today(h.sessions, "rec-noagent", 300)  # a day that can afford an abandon
+    await h.state("rec-noagent", "start")
+    await finish(h, tape, "rec-noagent")
 
 
 async def link_drop_mid_call(h: Harness, sb: Sandbox, tape: Tape) -> None:
@@ -434,6 +441,7 @@ async def run(tmp: Path, sb: Sandbox, names: list[str]) -> None:
         h.svc.ami.add_tap(tape)
         hook(h, tape)
         manual = False
+        failed: list[str] = []
         try:
             for name in names:
                 if (name in MANUAL_104) != manual:
@@ -441,13 +449,23 @@ async def run(tmp: Path, sb: Sandbox, names: list[str]) -> None:
                     softphones.start(sb.root, "104", answer="manual" if manual else "auto")
                     await asyncio.to_thread(sb.wait_registered, ["104"], 20)
                 print(f"recording {name} ...", flush=True)
-                await SCENARIOS[name](h, sb, tape)
+                try:
+                    await SCENARIOS[name](h, sb, tape)
+                except Exception as e:  # the next scenarios still get their turn on this sandbox
+                    tape.path = None
+                    failed.append(name)
+                    print(f"  {name} FAILED: {type(e).__name__}: {e}", flush=True)
+                    await h.svc.ami.send({"Action": "Hangup", "Channel": "/^PJSIP/.*/", "Cause": "16"})
+                    await h.wait(lambda: quiet(h), 60, "the sandbox quiet again")
+                    continue
                 print(f"  {name}.jsonl: {sum(1 for _ in (HERE / f'{name}.jsonl').open())} lines", flush=True)
         finally:
             tape.path = None
             if manual:
                 with contextlib.suppress(Exception):
                     softphones.start(sb.root, "104")
+        if failed:
+            raise SystemExit(f"record: failed: {', '.join(failed)}")
 
 
 def main() -> None:
@@ -455,6 +473,11 @@ def main() -> None:
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         sys.exit(f"record: unknown scenario {unknown[0]!r}; known: {', '.join(SCENARIOS)}")
+    logging.basicConfig(
+        filename=str(HERE.parent.parent / "data" / "record.log"),
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = load_settings(REPO / "config.yaml")
     with exclusive(settings.sandbox.root):
         sb = Sandbox(settings)

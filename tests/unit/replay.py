@@ -237,8 +237,12 @@ async def _replay(
         elif kind == "DialerRoute":
             agi = ReplayAgi(ev)
             handler = routes.answered if ev["route"] == "answered" else routes.inbound
+            # the route runs where it returned in the stream, on the clock of when it started (what it learnt
+            # then, e.g. the AMD verdict, is stamped with that time)
+            clock.now = float(ev.get("started") or t)
             with contextlib.suppress(AgiHangup):
                 await handler(agi)  # type: ignore[arg-type]
+            clock.now = t
             out.routes.append((ev["route"], _decisions(agi.set), _decisions(ev["set"])))
         elif kind == "DialerReconcile":
             fates = None if ev["fates"] is None else {k: _fate(v) for k, v in ev["fates"].items()}

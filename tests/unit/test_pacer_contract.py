@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from dialer.pacing import Abandoned, AgentCallFinished, CallEnded, Observation, PacingDecision, PacingView
 from dialer.simulator.engine import DaySimulation
 from dialer.simulator.scenario import AgentShift, CallFate, Scenario
@@ -132,7 +130,10 @@ def engine(script: tuple[Scripted, ...], amd: bool) -> list[Observation]:
             at(verdict + MESSAGE, {"Event": "Hangup", "Uniqueid": key, "Channel": chan, "Cause": "16"})
         elif verdict < agent_free_at:  # nobody free within 2 s: the message, then the PBX hangs up
             decision = [["DIALER_CALLBACK", "0"], ["DIALER_ACTION", "abandon"]]
-            at(verdict + 2.0, {**route, "got": got, "set": decision, "played": []})
+            at(
+                verdict + 2.0,
+                {**route, "got": got, "set": decision, "played": [], "started": f"{T0 + verdict}"},
+            )
             at(verdict + 2.0 + MESSAGE, {"Event": "Hangup", "Uniqueid": key, "Channel": chan, "Cause": "16"})
         else:
             decision = [["AGENT_EXTEN", "101"], ["DIALER_ACTION", "connect"]]
@@ -205,41 +206,18 @@ def test_without_amd_the_pacer_hears_the_same_from_the_engine_as_from_the_simula
     assert engine(SEQUENCE, amd=False) == sim
 
 
-def _shape(obs: list[Observation]) -> list[tuple[Any, ...]]:
-    """Observations without the ring time."""
-    return [
-        (type(o).__name__, o.outcome)
-        if isinstance(o, CallEnded)
-        else (type(o).__name__, o.talk_seconds, o.wrapup_seconds)
-        if isinstance(o, AgentCallFinished)
-        else (type(o).__name__,)
-        for o in obs
-    ]
-
-
-def test_with_amd_the_pacer_hears_the_same_outcomes_in_the_same_order() -> None:
+def test_with_amd_the_pacer_hears_the_same_and_the_ringing_ends_at_the_detectors_verdict() -> None:
     sim = simulator(WITH_MACHINE, amd=True)
-    assert _shape(sim) == [
-        ("CallEnded", "live"),
-        ("CallEnded", "live"),
-        ("Abandoned",),
-        ("AgentCallFinished", 8.0, WRAP),
-        ("CallEnded", "busy"),
-        ("CallEnded", "noanswer"),
-        ("CallEnded", "machine"),
+    verdict = 2.0 + AMD_DELAY
+    assert sim == [
+        CallEnded(verdict, "live"),
+        CallEnded(verdict, "live"),
+        Abandoned(),
+        AgentCallFinished(8.0, WRAP),
+        CallEnded(3.0, "busy"),
+        CallEnded(RING_TIMEOUT, "noanswer"),
+        CallEnded(verdict, "machine"),
     ]
-    assert _shape(engine(WITH_MACHINE, amd=True)) == _shape(sim)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug reported to the lead: with AMD, dialer/engine/routes.py passes the answer's stamp to "
-    "observe_answer, so the pacer's ring time stops at the answer; the simulator's (and CallEnded's "
-    "documented) ringing phase ends at the detector's verdict",
-)
-def test_with_amd_the_ring_time_runs_to_the_detectors_verdict_on_both_sides() -> None:
-    sim = simulator(WITH_MACHINE, amd=True)
-    assert sim[0] == CallEnded(2.0 + AMD_DELAY, "live")
     assert engine(WITH_MACHINE, amd=True) == sim
 
 
@@ -247,11 +225,6 @@ def test_with_amd_the_ring_time_runs_to_the_detectors_verdict_on_both_sides() ->
 OVERLAP = (*SEQUENCE[:2], Scripted(4.0, "busy", 4.0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported to the lead: the call book tells the pacer Abandoned when the abandoned call ends "
-    "(after the message), the simulator when the 2 s run out; a call ending in between swaps the order",
-)
 def test_an_abandon_reaches_the_pacer_when_the_two_seconds_run_out() -> None:
     sim = simulator(OVERLAP, amd=False)
     assert sim == [
