@@ -319,6 +319,7 @@ async def run_soak(
             campaign=CAMPAIGN,
             stuck_after=timedelta(minutes=5),
             blind=inj.blind,
+            outages=inj.outages,
         )
     finally:
         stop.set()

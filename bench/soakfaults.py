@@ -45,7 +45,8 @@ class Faults:
     def __init__(self, soak: Soak, rng: Random) -> None:
         self.s = soak
         self.rng = rng
-        self.blind: list[tuple[datetime, datetime]] = []
+        self.blind: list[tuple[datetime, datetime]] = []  # the PBX dead: no records written
+        self.outages: list[tuple[datetime, datetime]] = []  # the service dead: nobody routes answered calls
         self.notes: list[str] = []
 
     def runner(self, name: str) -> Callable[[], Awaitable[str]]:
@@ -60,11 +61,13 @@ class Faults:
         }[name]
 
     async def kill9(self) -> str:
+        t0 = datetime.now(UTC)
         self.s.service.kill9()
         delay = self.rng.uniform(0.5, 8)
         await asyncio.sleep(delay)
         self.s.service.start()
         await self.s.service.wait_ready(60)
+        self.outages.append((t0, datetime.now(UTC)))
         return f"service killed, restarted after {delay:.1f} s"
 
     async def asterisk_restart(self) -> str:

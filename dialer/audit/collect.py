@@ -72,6 +72,7 @@ async def run_audit(
     until: datetime | None = None,
     stuck_after: timedelta = timedelta(hours=2),
     blind: Sequence[tuple[datetime, datetime]] = (),
+    outages: Sequence[tuple[datetime, datetime]] = (),
     now: datetime | None = None,
 ) -> Report:
     if settings.call_records.url is None:
@@ -83,7 +84,7 @@ async def run_audit(
         await reader.close()
     engine = make_engine(settings.database_url)
     try:
-        return await _judge(engine, settings, since, records, campaign, stuck_after, blind, now)
+        return await _judge(engine, settings, since, records, campaign, stuck_after, blind, outages, now)
     except DBAPIError as e:
         first = str(e.orig or e).strip().splitlines()[0][:200]
         raise AuditError(f"database unreadable ({first}); is it migrated (dialer db upgrade)?") from e
@@ -99,6 +100,7 @@ async def _judge(
     campaign: str | None,
     stuck_after: timedelta,
     blind: Sequence[tuple[datetime, datetime]],
+    outages: Sequence[tuple[datetime, datetime]],
     now: datetime | None,
 ) -> Report:
     async with make_sessionmaker(engine)() as s, s.begin():
@@ -177,5 +179,6 @@ async def _judge(
             now=now or datetime.now(UTC),
             stuck_after=stuck_after,
             blind=blind,
+            outages=outages,
         )
     )

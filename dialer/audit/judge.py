@@ -83,6 +83,9 @@ class Facts:
     now: datetime | None = None
     stuck_after: timedelta = timedelta(hours=2)  # an open attempt with no record older than this is stuck
     blind: Sequence[tuple[datetime, datetime]] = ()  # spans the witness could not record (a killed PBX)
+    # spans the service was down (a soak's kill): nobody could route an answered call to an agent then, so an
+    # abandoned call up during one is counted apart and left out of the abandon cap
+    outages: Sequence[tuple[datetime, datetime]] = ()
 
 
 @dataclass(frozen=True)
@@ -273,12 +276,19 @@ def audit(f: Facts) -> Report:
 
     # 10. each campaign's day against its abandon cap (Asterisk's verdict where it has one)
     days: dict[tuple[int, date], Counter[str]] = defaultdict(Counter)
+    in_outage = 0
     for a in f.attempts:
         camp = f.campaigns.get(a.campaign_id) if a.campaign_id is not None else None
         if camp is None or a.originated_at is None or a.state == "not_sent":
             continue
         v = fates.get(a.key)
         outcome = v.outcome if v is not None else _outcome(a.outcome)
+        if outcome is Outcome.ABANDONED and f.outages:
+            start = (v.started_at if v else None) or a.originated_at
+            end = (v.ended_at if v else None) or a.ended_at
+            if _blind(start, end, f.outages):
+                in_outage += 1
+                continue
         if outcome in (Outcome.CONNECTED, Outcome.ABANDONED):
             days[(camp.id, a.originated_at.astimezone(camp.window.tz).date())][outcome.value] += 1
     for (cid, day), n in sorted(days.items()):
@@ -303,6 +313,7 @@ def audit(f: Facts) -> Report:
         "machine": verdicts.get("machine", 0),
         "not_answered": sum(n for k, n in verdicts.items() if k not in ("connected", "abandoned", "machine")),
         "unwitnessed": len(unwitnessed),
+        "abandoned_in_outage": in_outage,
     }
     return Report(out, summary, unwitnessed)
 

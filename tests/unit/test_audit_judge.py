@@ -125,6 +125,7 @@ def test_a_clean_day_has_no_anomaly_and_counts_what_asterisk_placed() -> None:
         "machine": 1,
         "not_answered": 2,
         "unwitnessed": 0,
+        "abandoned_in_outage": 0,
     }
 
 
@@ -258,3 +259,24 @@ def test_a_day_over_its_abandon_cap_by_asterisks_verdicts() -> None:
         ("abandon_over_cap", "pickup"),
     ]
     assert got.anomalies[1].detail == "2026-11-30: 2 abandoned of 5 answered (40.0%, cap 25.0%)"
+
+
+def test_a_call_abandoned_while_the_service_was_down_is_counted_apart_from_the_cap() -> None:
+    records = [connected(f"dlr-{i}", i * 30, i * 30 + 20) for i in range(3)]
+    records.append(row("dlr-x", 100, 105, "ANSWERED", answer=102, userfield="abandon-final"))
+    records.append(row("dlr-y", 200, 205, "ANSWERED", answer=202, userfield="abandon"))
+    attempts = [
+        attempt(i + 1, f"dlr-{i}", i * 30, i * 30 + 20, "connected", agent="101", phone=f"+7990000{i:03d}1")
+        for i in range(3)
+    ]
+    attempts.append(attempt(4, "dlr-x", 100, 105, "abandoned", phone="+79900000101"))
+    attempts.append(attempt(5, "dlr-y", 200, 205, "abandoned", phone="+79900000201"))
+    # the service was killed at 98 s and back at 107 s: call x had nobody to route it
+    report = audit(
+        Facts(records=records, attempts=attempts, campaigns={1: CAMP}, now=NOW, outages=[(at(98), at(107))])
+    )
+    assert report.anomalies == [] and report.calls["abandoned_in_outage"] == 1
+    assert [
+        a.kind
+        for a in audit(Facts(records=records, attempts=attempts, campaigns={1: CAMP}, now=NOW)).anomalies
+    ] == ["abandon_over_cap"]
