@@ -54,6 +54,9 @@ from dialer.ivr.flow import IvrConfig  # noqa: E402
 from dialer.ivr.lookup import AsyncDirectory, find  # noqa: E402
 
 STATUSES = ("ready", "processing", "submitted", "issued", "rejected")
+# callers of this run: the database (and the look-up limit seeded from its audit log) outlives a run, and a
+# caller number reused by the next run within 10 minutes would have been limited by this one's misses
+RUN = f"{random.SystemRandom().randrange(1000):03d}"
 FIRST_NUMBER = 7_000_000_000
 SANDBOX_ROOT = Path("/var/cache/dialer-sandbox/root")
 BARE_AGI = (
@@ -237,7 +240,7 @@ async def fastagi_level(port: int, apps: int, concurrency: int, seconds: float, 
     async def worker(w: int) -> None:
         while time.perf_counter() < stop:
             # a fresh caller number per call: no caller-ID offer match, never rate limited
-            await stats.one_call(f"+7995{w:03d}{next(counter):05d}")
+            await stats.one_call(f"+7995{RUN}{w:03d}{next(counter):05d}")
 
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
     return stats
@@ -261,7 +264,7 @@ async def direct_level(
             else:
                 await directory.lookup(
                     n,
-                    f"+7996{w:03d}{next(counter):05d}",
+                    f"+7996{RUN}{w:03d}{next(counter):05d}",
                     max_misses=5,
                     window_s=600,
                     details={"app_number": n},
@@ -318,7 +321,7 @@ async def burst_level(port: int, apps: int, callers: int, rounds: int, seed: int
         go = asyncio.Event()
         calls = [
             asyncio.ensure_future(
-                burst_call(port, pick_number(rng, apps), f"+7998{r:04d}{i:04d}", ready, go, out)
+                burst_call(port, pick_number(rng, apps), f"+7998{RUN}{r:04d}{i:04d}", ready, go, out)
             )
             for i in range(callers)
         ]
