@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Literal
 
-from dialer.pacing.simple import dial_level
+from dialer.pacing.simple import RatioPacer, dial_level
 from dialer.pacing.types import (
     Abandoned,
     CallEnded,
@@ -32,6 +33,9 @@ from dialer.pacing.types import (
     cap_launch,
     count_view,
 )
+from dialer.simulator.metrics import RunMetrics
+from dialer.simulator.run import run_policy
+from dialer.simulator.scenario import Scenario
 
 
 class _DayClock:
@@ -262,3 +266,59 @@ class ErlangOpenLoop:
         self._credit -= launch
         self._credit = min(self._credit, 5.0)
         return PacingDecision(launch, dial_level(counts, launch), "erlang open loop")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedRatioResult:
+    """The best fixed ratio found, its metrics over all days, and every (ratio, days, metrics) probe."""
+
+    ratio: float
+    metrics: RunMetrics
+    probes: tuple[tuple[float, int, RunMetrics], ...]
+
+
+def best_fixed_ratio(
+    scenario: Scenario,
+    *,
+    days: int,
+    seed: int,
+    cap: float = 0.03,
+    max_share_over: float = 0.05,
+    resolution: float = 0.01,
+) -> FixedRatioResult:
+    """Best fixed ratio (hindsight): the largest ratio of :class:`RatioPacer`, to ``resolution``, whose run
+    over the very days every other policy meets is compliant (pooled rate under the cap, at most
+    ``max_share_over`` of days over it). No dialler can know it in advance: it is a yardstick.
+
+    Abandons grow with the ratio but not strictly (days are finite), so the bisection on all days is
+    followed by a walk: upwards while the next ``resolution`` step is still compliant, and the final answer is
+    always a ratio whose own run was compliant (1.0, which never abandons, at worst)."""
+    probes: list[tuple[float, int, RunMetrics]] = []
+    seen: dict[float, RunMetrics] = {}
+
+    def run(ratio: float) -> RunMetrics:
+        ratio = round(ratio, 2)
+        if ratio not in seen:
+            seen[ratio] = run_policy(scenario, lambda: RatioPacer(ratio), days=days, seed=seed, cap=cap)
+            probes.append((ratio, days, seen[ratio]))
+        return seen[ratio]
+
+    def ok(ratio: float) -> bool:
+        m = run(ratio)
+        return m.abandon_rate <= cap and m.share_days_over_cap <= max_share_over
+
+    lo, hi = 1.0, max(1.5, 3.0 / max(0.01, scenario.mean_answer_rate()))
+    while ok(hi) and hi < 50.0:  # even the top is compliant: look higher
+        lo, hi = hi, hi * 2.0
+    while hi - lo > resolution + 1e-9:
+        mid = round((lo + hi) / 2.0, 2)
+        if mid in (lo, hi):
+            break
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    best = lo
+    while ok(round(best + resolution, 2)) and best + resolution < hi + 1.0:
+        best = round(best + resolution, 2)
+    return FixedRatioResult(best, run(best), tuple(probes))
