@@ -78,18 +78,19 @@ async def run_audit(
     if settings.call_records.url is None:
         raise AuditError("call_records.url is not set: the audit needs Asterisk's call records (see README)")
     reader = CdrReader(settings.call_records.url.get_secret_value(), settings.call_records.table)
-    try:
-        records = await reader.rows_between(since, until)
-    finally:
-        await reader.close()
     engine = make_engine(settings.database_url)
     try:
-        return await _judge(engine, settings, since, records, campaign, stuck_after, blind, outages, now)
+        records = await reader.rows_between(since, until)
+        report = await _judge(
+            engine, settings, since, records, reader, campaign, stuck_after, blind, outages, now
+        )
     except DBAPIError as e:
         first = str(e.orig or e).strip().splitlines()[0][:200]
         raise AuditError(f"database unreadable ({first}); is it migrated (dialer db upgrade)?") from e
     finally:
+        await reader.close()
         await engine.dispose()
+    return report
 
 
 async def _judge(
@@ -97,6 +98,7 @@ async def _judge(
     settings: Settings,
     since: datetime,
     records: list[CdrRow],
+    reader: CdrReader,
     campaign: str | None,
     stuck_after: timedelta,
     blind: Sequence[tuple[datetime, datetime]],
@@ -141,6 +143,12 @@ async def _judge(
                     ended_at=_utc(a.ended_at),
                 )
             )
+        # every record of the attempts in scope, found by key whatever its times say
+        missing = sorted({a.key for a in attempts} - set(keys))
+        if missing:
+            for rows_of in (await reader.rows_for(missing)).values():
+                records = [*records, *rows_of]
+            keys = sorted({r.linkedid or r.uniqueid for r in records})
         if camp_id is not None:
             mine = {a.key for a in attempts if a.campaign_id == camp_id}
             known = {a.key for a in attempts}
