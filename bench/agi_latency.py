@@ -9,7 +9,8 @@ Usage (``python -m bench.agi_latency --help``; also ``dialer bench agi``)::
 
 How it measures. A scripted "Asterisk" drives real FastAGI sessions against the service's ``ivr`` route; the
 caller keys the digits of a number stored with a dash (``7000-000123``), and the look-up latency is the time
-from confirming the read-back (the reply "1" to GET DATA) to receiving the next command: the caller's turn
+from confirming the read-back (the reply "1" to GET DATA) to receiving the next command, timed by the
+scripted "Asterisk" (in a child process, as the real one runs apart from the service): the caller's turn
 and in-memory limit, the indexed read by the number's digits, queuing the audit row (written behind the
 call in batches), plus the AGI round trip. Baselines from the same run, at the same concurrency: the bare
 indexed read of one application through the same session pool (``direct read``), and the directory's
@@ -41,6 +42,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -349,6 +351,41 @@ async def burst_direct(
     return out
 
 
+# ---- the fake Asterisk in its own process ------------------------------------------------------------------
+async def in_client(port: int, apps: int, mode: str, level: int, amount: float, seed: int) -> Caller:
+    """Run the calls from a child process, as Asterisk runs apart from the service: the service's event loop
+    then serves the calls instead of also playing the caller's side of them. Latencies are measured there."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.agi_latency",
+        "--client",
+        json.dumps(
+            {"port": port, "apps": apps, "mode": mode, "level": level, "amount": amount, "seed": seed}
+        ),
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the client process failed ({proc.returncode})")
+    data = json.loads(out.decode().strip().splitlines()[-1])
+    stats = Caller(port, apps, random.Random(seed))
+    stats.lookups, stats.first_command = data["lookups"], data["first_command"]
+    return stats
+
+
+async def client(spec: dict[str, Any]) -> dict[str, list[float]]:
+    port, apps, level, seed = spec["port"], spec["apps"], spec["level"], spec["seed"]
+    if spec["mode"] == "burst":
+        return {
+            "lookups": await burst_level(port, apps, level, int(spec["amount"]), seed),
+            "first_command": [],
+        }
+    stats = await fastagi_level(port, apps, level, float(spec["amount"]), seed)
+    return {"lookups": stats.lookups, "first_command": stats.first_command}
+
+
 # ---- classic AGI -----------------------------------------------------------------------------------------
 @dataclass
 class ClassicSetup:
@@ -466,7 +503,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
             )
             base = await direct_level(directory, args.apps, level, args.seconds / 2, level, bare=True)
             look = await direct_level(directory, args.apps, level, args.seconds / 2, level, bare=False)
-            stats = await fastagi_level(server.port, args.apps, level, args.seconds, level)
+            stats = await in_client(server.port, args.apps, "sustained", level, args.seconds, level)
             b50, b99 = pct(base, 0.5), pct(base, 0.99)
             d50, d99 = pct(look, 0.5), pct(look, 0.99)
             f50, f99 = pct(stats.lookups, 0.5), pct(stats.lookups, 0.99)
@@ -483,7 +520,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
             rounds = max(args.burst_rounds, 1000 // level)
             print(f"bursts: {level} callers confirming at once, {rounds} rounds ...", flush=True)
             base = await burst_direct(directory, args.apps, level, rounds, level)
-            got = await burst_level(server.port, args.apps, level, rounds, level)
+            got = (await in_client(server.port, args.apps, "burst", level, rounds, level)).lookups
             b50, b99 = pct(base, 0.5), pct(base, 0.99)
             f50, f99 = pct(got, 0.5), pct(got, 0.99)
             rows.append(Row("burst: direct indexed reads (baseline)", level, len(base), b50, b99))
@@ -582,6 +619,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--client"]:  # the child process of in_client()
+        print(json.dumps(asyncio.run(client(json.loads(argv[1])))))
+        return 0
     args = parse_args(argv)
     t0 = time.perf_counter()
     load_before = os.getloadavg()[0]
