@@ -137,7 +137,7 @@ def hook(h: Harness, tape: Tape) -> None:
             )
         real_register(lc)
 
-    book.register = register  # type: ignore[method-assign]
+    book.register = register
 
     for name, handler in list(h.svc.fastagi.routes.items()):
         if name not in ("answered", "inbound"):
@@ -191,8 +191,8 @@ def hook(h: Harness, tape: Tape) -> None:
                 fates=None if f is None else {k: asdict(v) for k, v in f.items()},
             )
 
-    rec.fates = fates  # type: ignore[method-assign]
-    rec._close_vanished = close_vanished  # type: ignore[method-assign]
+    rec.fates = fates
+    rec._close_vanished = close_vanished
 
 
 # ---- scenario helpers ----------------------------------------------------------------------------------

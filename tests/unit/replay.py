@@ -287,10 +287,10 @@ def replay_lines(
     the recording shows whether an agent became free in it (and each route's decision is compared with the
     live one)."""
     clock = _Clock()
-    real_time, real_after = routes_mod.time, routes_mod.ABANDON_AFTER
-    routes_mod.time = clock  # type: ignore[assignment]
-    routes_mod.ABANDON_AFTER = routes_mod.ROUTING_MARGIN
+    module: Any = routes_mod
+    real_time, real_after = module.time, module.ABANDON_AFTER
+    module.time, module.ABANDON_AFTER = clock, module.ROUTING_MARGIN
     try:
         return asyncio.run(_replay(lines, applications or {}, clock))
     finally:
-        routes_mod.time, routes_mod.ABANDON_AFTER = real_time, real_after
+        module.time, module.ABANDON_AFTER = real_time, real_after

@@ -148,8 +148,8 @@ def engine(script: tuple[Scripted, ...], amd: bool) -> list[Observation]:
             agent_free_at = hangup + c.wrap
     lines.sort(key=lambda x: x[0])  # stable: events at one instant keep the order written
     r = replay_lines([ev for _, ev in lines])
-    for route, replayed, live in r.routes:
-        assert replayed == live, (route, replayed, live)
+    for name, replayed, live in r.routes:
+        assert replayed == live, (name, replayed, live)
     return r.observed["contract"]
 
 
