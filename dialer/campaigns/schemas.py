@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict, JsonValue
 
 from dialer.campaigns.waiting import Activity
 from dialer.config import validate_hours
@@ -24,10 +25,31 @@ DEFAULT_RETRY_DELAYS: dict[str, int] = {
 }
 
 
+# The validators' rules, said in the OpenAPI document too (what the document allows, the code accepts).
+_HOURS_DOC: JsonDict = {
+    "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+    "additionalProperties": {
+        "type": "string",
+        "pattern": "^(closed|([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00))$",
+    },
+}
+_OUTCOMES: list[JsonValue] = [*sorted(DEFAULT_RETRY_DELAYS)]
+_ZONES: list[JsonValue] = [*sorted(available_timezones())]
+_RETRY_DOC: JsonDict = {
+    "propertyNames": {"enum": _OUTCOMES},
+    "additionalProperties": {"type": "integer", "minimum": 60},
+}
+_TIMEZONES_DOC: JsonDict = {"anyOf": [{"enum": _ZONES}, {"type": "null"}]}
+
+
 class WindowSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hours: dict[str, str] = Field(default_factory=dict, description="weekday -> 'HH:MM-HH:MM' or 'closed'")
+    hours: dict[str, str] = Field(
+        default_factory=dict,
+        description="weekday -> 'HH:MM-HH:MM' (the end after the start) or 'closed'",
+        json_schema_extra=_HOURS_DOC,
+    )
     holidays: list[date] = Field(default_factory=list)
     service_holidays: bool = Field(
         True, description="also closed on the service-wide holidays (calling_window.holidays)"
@@ -45,10 +67,14 @@ class CampaignSpec(BaseModel):
     mode: PacingMode = "predictive"
     ratio: float = Field(2.0, ge=1.0, le=5.0, description="calls per free agent in ratio mode")
     max_attempts: int = Field(3, ge=1, le=20)
-    retry_delays: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RETRY_DELAYS))
+    retry_delays: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_RETRY_DELAYS),
+        description="seconds before the next try, per outcome (at least 60)",
+        json_schema_extra=_RETRY_DOC,
+    )
     abandon_cap: float = Field(0.03, gt=0, le=0.05, description="abandoned / live-answered, per day")
     window: WindowSpec | None = None
-    timezone: str | None = None
+    timezone: str | None = Field(None, description="IANA time zone", json_schema_extra=_TIMEZONES_DOC)
     caller_id: str | None = Field(None, pattern=r"^\+?[0-9]{1,32}$")
     weight: int = Field(1, ge=1, le=100)
     ring_timeout: int = Field(30, ge=15, le=120)

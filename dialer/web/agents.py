@@ -13,7 +13,7 @@ from dialer.web.schemas import Model, Text
 
 
 class ExtParam(Model):
-    extension: Text = Field(pattern=r"^[0-9]{1,32}$")
+    extension: str = Field(pattern=r"^[0-9]{1,32}$")
 
 
 class PauseIn(Model):

@@ -32,7 +32,7 @@ ANYONE: tuple[Role, ...] = (Role.ADMIN, Role.AGENT)
 PUBLIC: tuple[Role, ...] = ()
 
 JSON = "application/json"
-ANONYMOUS_BODY = 4 * 1024  # a login is a few hundred bytes; strangers get no more than this read
+ANONYMOUS_BODY = 16 * 1024  # a login is at most ~7 KB (1000-character password, escaped); no more is read
 JSON_BODY = 1024 * 1024  # the largest JSON a logged-in caller may send
 MAX_DEPTH = 32  # nesting of JSON objects and arrays; no model here needs more than a few levels
 SSE = "text/event-stream"
@@ -81,6 +81,7 @@ class Route:
     status: int = 200
     media: str = JSON
     upload: bool = False
+    events: tuple[tuple[str, type[BaseModel] | None], ...] = ()  # server-sent events: name and data model
 
     @property
     def full_path(self) -> str:
@@ -94,6 +95,7 @@ class Route:
 class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self._literal: frozenset[str] | None = None
 
     def route(
         self,
@@ -110,6 +112,7 @@ class RouteTable:
         status: int = 200,
         media: str = JSON,
         upload: bool = False,
+        events: tuple[tuple[str, type[BaseModel] | None], ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -127,11 +130,18 @@ class RouteTable:
                     status,
                     media,
                     upload,
+                    events,
                 )
             )
             return handler
 
         return register
+
+    def literal_paths(self) -> frozenset[str]:
+        """Full paths of routes without parameters (a path that is one of them is not a parameter value)."""
+        if self._literal is None:
+            self._literal = frozenset(r.full_path for r in self.routes if "{" not in r.path)
+        return self._literal
 
     def mount(self, app: web.Application, service: Service) -> None:
         for r in self.routes:
@@ -158,6 +168,18 @@ def _find_nul(value: Any, where: str) -> str | None:
         elif isinstance(item, list):
             todo.extend((v, f"{at}.{i}" if at else str(i)) for i, v in enumerate(item))
     return None
+
+
+def _integral(value: Any) -> Any:
+    """``60.0`` is the integer 60 to JSON Schema (and to the OpenAPI document); pydantic's strict mode wants
+    it written ``60``. (Nesting is already bounded by MAX_DEPTH.)"""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
 
 
 def _too_deep(raw: bytes) -> bool:
@@ -198,12 +220,16 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _validate(model: type[BaseModel] | None, data: Any, where: str) -> Any:
+def _validate(model: type[BaseModel] | None, data: Any, where: str, *, strict: bool = False) -> Any:
+    """Path and query values are text and are converted; JSON bodies are validated strictly, so a
+    ``false`` is not taken for the number 0 nor a ``0`` for false (what the OpenAPI document says)."""
     if model is None:
         return None
     bad = _find_nul(data, "")
     if bad is not None:
         raise ApiError(422, f"{bad or where}: NUL characters are not allowed", bad or where)
+    if strict:
+        return model.model_validate_json(json.dumps(_integral(data)), strict=True)
     return model.model_validate(data)
 
 
@@ -221,11 +247,22 @@ async def _body(request: web.Request, route: Route, anonymous: bool) -> Any:
         raise ApiError(400, "the body is not valid JSON", "body") from None
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object", "body")
-    return _validate(route.body_model, data, "body")
+    return _validate(route.body_model, data, "body", strict=True)
+
+
+def _not_allowed(request: web.Request) -> web.Response:
+    resp = error_response(405, f"{request.method} is not allowed here")
+    resp.headers["Allow"] = allowed_methods(request.path)
+    return resp
 
 
 def _view(route: Route, service: Service) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    templated = "{" in route.path
+
     async def view(request: web.Request) -> web.StreamResponse:
+        if templated and request.path in API.literal_paths():
+            # e.g. DELETE /appointments/export reached /appointments/{id}: that path is a route of its own
+            return _not_allowed(request)
         identity = await auth.identify(request, service)
         if route.roles:
             if identity is None:
@@ -265,6 +302,23 @@ def _view(route: Route, service: Service) -> Callable[[web.Request], Awaitable[w
     return view
 
 
+def allowed_methods(path: str) -> str:
+    """The methods of the route this path names: a path that is a route of its own (``/applications/import``)
+    is not also ``/applications/{number}``, whatever the router found for another method."""
+    exact = sorted({r.method for r in API.routes if r.full_path == path})
+    if exact:
+        return ", ".join(exact)
+    parts = path.split("/")
+    templated = set()
+    for r in API.routes:
+        tpl = r.full_path.split("/")
+        if len(tpl) == len(parts) and all(
+            t == p or (t.startswith("{") and t.endswith("}") and p) for t, p in zip(tpl, parts, strict=True)
+        ):
+            templated.add(r.method)
+    return ", ".join(sorted(templated))
+
+
 @web.middleware
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -279,7 +333,7 @@ async def json_errors(
             raise
         resp = error_response(e.status, e.reason)
         if "Allow" in e.headers:  # a 405 names the methods that are allowed (RFC 9110)
-            resp.headers["Allow"] = e.headers["Allow"]
+            resp.headers["Allow"] = allowed_methods(request.path) or e.headers["Allow"]
         return resp
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)

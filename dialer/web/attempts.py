@@ -21,7 +21,7 @@ class _Filters(Model):
     campaign: Text | None = Field(None, max_length=100)
     date_from: Day | None = Field(None, description="first day (local to the call centre), YYYY-MM-DD")
     date_to: Day | None = Field(None, description="last day, included")
-    agent: Text | None = Field(None, pattern=r"^[0-9]{1,32}$", description="agent extension")
+    agent: str | None = Field(None, pattern=r"^[0-9]{1,32}$", description="agent extension")
 
     @model_validator(mode="after")
     def _order(self) -> _Filters:

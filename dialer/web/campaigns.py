@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import IO, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+from pydantic.fields import FieldInfo
 
 from dialer.applications import contacts
 from dialer.applications.schemas import ContactEdit, ContactOut
 from dialer.campaigns import activity, services
-from dialer.campaigns.schemas import CampaignSpec, CampaignStatus, PacingMode, WindowSpec
+from dialer.campaigns.schemas import CampaignSpec, CampaignStatus
 from dialer.campaigns.services import Conflict, get_campaign
 from dialer.db.models import Campaign, CampaignState
 from dialer.web import jobs
@@ -21,22 +22,24 @@ from dialer.web.api import ADMIN, API, Call
 from dialer.web.schemas import IdParam, Model, NameParam, Page, PageQuery, Text
 
 
-class CampaignEdit(Model):
-    """Only the fields given change; the result must still be a valid campaign."""
+def _edit_model() -> type[BaseModel]:
+    """CampaignSpec's fields, each optional to give but never null, with the spec's own constraints: the
+    OpenAPI document then says exactly what an edit may contain (the merged result is validated as a
+    CampaignSpec by the service)."""
+    fields: dict[str, Any] = {}
+    for name, spec_field in CampaignSpec.model_fields.items():
+        info = FieldInfo.merge_field_infos(spec_field, default=None)
+        info.default_factory = None
+        fields[name] = (spec_field.annotation, info)
+    return create_model(
+        "CampaignEdit",
+        __base__=Model,
+        __doc__="Only the fields given change; the result must still be a valid campaign.",
+        **fields,
+    )
 
-    name: Text | None = Field(None, min_length=1, max_length=100)
-    mode: PacingMode | None = None
-    ratio: float | None = None
-    max_attempts: int | None = None
-    retry_delays: dict[str, int] | None = None
-    abandon_cap: float | None = None
-    window: WindowSpec | None = None
-    timezone: Text | None = Field(None, max_length=64)
-    caller_id: Text | None = Field(None, max_length=33)
-    weight: int | None = None
-    ring_timeout: int | None = None
-    wrapup_seconds: int | None = None
-    amd: bool | None = None
+
+CampaignEdit = _edit_model()
 
 
 class CampaignOut(BaseModel):

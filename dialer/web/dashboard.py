@@ -27,11 +27,12 @@ from sqlalchemy import func, select
 
 from dialer.agents import services as agents
 from dialer.campaigns import activity as activities
-from dialer.campaigns.services import FINAL_CONTACT_STATES, LIVE_OUTCOMES, day_start_utc
+from dialer.campaigns.services import FINAL_CONTACT_STATES, LIVE_OUTCOMES
 from dialer.campaigns.waiting import Activity
 from dialer.db.models import CallAttempt, Campaign, Contact, InflightNumber
 from dialer.db.types import utcnow
 from dialer.dispositions.occupancy import Occupancy
+from dialer.engine.window import day_start_utc
 from dialer.web import sse
 from dialer.web.agents import AgentOut, agent_out
 from dialer.web.api import ADMIN, API, SSE, Call
@@ -320,6 +321,7 @@ async def dashboard(call: Call) -> Dashboard:
     tag="dashboard",
     roles=ADMIN,
     media=SSE,
+    events=(("dashboard", Dashboard),),
 )
 async def dashboard_events(call: Call) -> web.StreamResponse:
     f = feed(call.request.app)

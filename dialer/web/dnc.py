@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from dialer.campaigns import services
@@ -18,7 +20,11 @@ class DncQuery(PageQuery):
 
 
 class DncAdd(Model):
-    phones: list[Text] = Field(min_length=1, max_length=1000)
+    phones: list[Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,39}$")]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="phone numbers (E.164, or national with the default region)",
+    )
     reason: Text | None = Field(None, max_length=200)
 
 
@@ -77,7 +83,9 @@ async def remove_dnc(call: Call) -> Ok:
     region = call.service.settings.outbound.default_region
     try:
         phone = normalize(call.path.phone, region)
-    except InvalidPhone as e:
-        raise ApiError(422, f"bad phone: {e}", "phone") from None
+    except InvalidPhone as e:  # no such number can be on the list
+        raise ApiError(
+            404, f"{call.path.phone} is not on the do-not-call list (not a phone number: {e})", "phone"
+        ) from None
     await dnc.remove(call.service.sessions, phone, actor=call.actor)
     return Ok(message=f"{phone} may be called again")

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from dialer.campaigns.services import CampaignError
-from dialer.web.schemas import ErrorBody, FieldError
+from dialer.web.schemas import NO_CONTROL, ErrorBody, FieldError
 
 _LEADING_FIELD = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
 
@@ -42,6 +42,8 @@ def _loc(loc: tuple[Any, ...], prefix: str | None) -> str:
 def _field_error(e: Any, prefix: str | None) -> FieldError:
     field = _loc(tuple(e["loc"]), prefix) or None
     message = str(e["msg"]).removeprefix("Value error, ")
+    if message == f"String should match pattern '{NO_CONTROL}'":
+        message = "control characters are not allowed"
     # a rule across fields (model validator) names its field at the start of the message: "callback_at: ..."
     m = _LEADING_FIELD.match(message)
     if m:

@@ -128,6 +128,7 @@ async def import_rejected_csv(call: Call) -> web.StreamResponse:
     roles=ADMIN,
     path_model=JobParam,
     media=SSE,
+    events=(("progress", jobs.ImportJobOut),),
 )
 async def import_events(call: Call) -> web.StreamResponse:
     job = _job(call)

@@ -159,6 +159,7 @@ async def _wrapup_seconds(call: Call, campaign: Any) -> int | None:
     tag="me",
     roles=AGENT,
     media=SSE,
+    events=(("call", None), ("ended", None), ("state", None), ("saved", None)),
 )
 async def my_events(call: Call) -> web.StreamResponse:
     """Events: ``call`` (a customer was just connected to me: the screen pop), ``ended`` (the customer hung

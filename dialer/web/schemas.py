@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 T = TypeVar("T")
 
@@ -31,9 +31,25 @@ def _aware(v: datetime) -> datetime:
     return v.astimezone(UTC)
 
 
-Text = Annotated[str, AfterValidator(_no_control)]
-Day = Annotated[date, AfterValidator(_no_nul_date_limits)]
-Moment = Annotated[datetime, AfterValidator(_aware)]
+# The rules above, said in the OpenAPI document too (the pattern and the date range), so that what the
+# document allows the code accepts; the validators keep their plain-words error messages.
+NO_CONTROL = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+_DATE_RANGE = "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+_MOMENT = "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}T.*(Z|[+-][0-9]{2}:?[0-9]{2})$"
+
+
+# a field's own pattern (an extension's digits, say) replaces this one; the validator still applies
+Text = Annotated[str, Field(pattern=NO_CONTROL), AfterValidator(_no_control)]
+Day = Annotated[
+    date,
+    AfterValidator(_no_nul_date_limits),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE_RANGE}),
+]
+Moment = Annotated[
+    datetime,
+    AfterValidator(_aware),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _MOMENT}),
+]
 
 
 class Model(BaseModel):

@@ -19,6 +19,7 @@ from dialer.config import load_settings
 from dialer.db.models import Agent, Application, CallAttempt, Campaign, Contact
 from dialer.service import Service
 from dialer.web import users
+from dialer.web.app import runner_options
 from dialer.web.models import Role
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,7 +89,9 @@ async def seed_users(service: Service) -> tuple[str, str, str]:
 async def web(db_url: str, tmp_path: Path) -> AsyncIterator[Web]:
     service = make_service(db_url, tmp_path)
     tokens = await seed_users(service)
-    client: TestClient[Any, Any] = TestClient(TestServer(service.app, host="127.0.0.1"))
+    server = TestServer(service.app, host="127.0.0.1")
+    await server.start_server(**runner_options(service.settings))  # as `dialer serve` runs it
+    client: TestClient[Any, Any] = TestClient(server)
     await client.start_server()
     try:
         yield Web(service, client, *tokens)

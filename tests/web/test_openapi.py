@@ -1,21 +1,23 @@
-"""The OpenAPI document matches the mounted routes, and a property-based fuzz of every operation it
-describes (schemathesis) never gets a 500."""
+"""The OpenAPI document matches the mounted routes, and schemathesis, run with every check (``--checks
+all``), finds the document and the code in agreement."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+import re
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
 
-import hypothesis
-import requests
+import pytest
 import schemathesis
-from hypothesis import HealthCheck, given
 
-from dialer.web.api import PREFIX, SSE
+from dialer.web.api import PREFIX
 from tests.web.conftest import Web
 
-EXAMPLES = int(os.environ.get("DIALER_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("DIALER_FUZZ_EXAMPLES", "5"))
 
 
 async def test_openapi_document_describes_every_api_route(web: Web) -> None:
@@ -49,47 +51,111 @@ async def test_openapi_document_describes_every_api_route(web: Web) -> None:
     schemathesis.openapi.from_dict(doc)  # loads as a valid document
 
 
-def _checker(op: Any, base_url: str, token: str, failures: list[str]) -> Any:
-    session = requests.Session()
+# Rules no JSON schema can state, said in words in the endpoint's description or error: a request the
+# document allows may still be refused (422/400) for these reasons, and only for these.
+SEMANTIC = {
+    ("POST", "/api/v1/dnc"): ("bad phone",),  # the number must exist in the numbering plan
+    ("POST", "/api/v1/applications/import"): ("missing column", "not a readable CSV"),  # the file's content
+    ("POST", "/api/v1/campaigns/{name}/contacts/import"): ("missing column", "not a readable CSV"),
+    ("GET", "/api/v1/attempts"): ("must not be before",),  # date_to >= date_from
+    ("GET", "/api/v1/attempts/export"): ("must not be before",),
+    ("GET", "/api/v1/dispositions"): ("must not be before",),
+    ("GET", "/api/v1/dispositions/export"): ("must not be before",),
+    ("GET", "/api/v1/reports/summary"): ("must not be before",),
+    ("POST", "/api/v1/campaigns"): ("window must end after it starts",),
+    ("PATCH", "/api/v1/campaigns/{name}"): ("window must end after it starts",),
+    ("POST", "/api/v1/attempts/{id}/disposition"): ("is needed", "only for"),  # fields that go with a kind
+}
+# Schema-valid requests refused by endpoints outside issue 11's files, as found when this test was written;
+# each entry is to be removed by the owner when the endpoint's model says its rule.
+KNOWN_GAPS = {
+    ("PATCH", "/api/v1/applications/{number}"): ("can not be empty",),
+    ("PATCH", "/api/v1/offices/{id}"): ("can not be empty", "unknown weekday"),
+    ("POST", "/api/v1/offices"): ("closure", "unknown weekday"),
+    ("POST", "/api/v1/appointments"): ("year must be between",),
+    ("GET", "/api/v1/appointments/options"): ("not an ISO 8601 date-time",),
+}
+# Operations that end the credentials the run uses (run them last and nothing after them is tested)
+DESTRUCTIVE = ("revoke_token", "logout")
 
-    @given(case=op.as_strategy())
-    @hypothesis.settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=True,
-    )
-    def check(case: Any) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        response = case.call(base_url=base_url, headers=headers, session=session, timeout=30)
-        if response.status_code >= 500:
-            failures.append(
-                f"{op.label}: {response.status_code} {response.text[:200]} for {case.as_curl_command()}"
-            )
-        elif response.status_code >= 400:
-            body = response.json()
-            assert body["error"], (op.label, body)
 
-    return check
-
-
-def _fuzz(doc: dict[str, Any], base_url: str, admin: str, agent: str) -> list[str]:
-    schema = schemathesis.openapi.from_dict(doc)
-    failures: list[str] = []
-    for result in schema.get_all_operations():
-        op = result.ok()
-        definition = doc["paths"][op.path][op.method.lower()]
-        ok = definition["responses"].get("200", {}).get("content", {})
-        if SSE in ok:
-            continue  # endless streams; covered by their own tests
-        token = agent if definition.get("x-roles", []) == ["agent"] else admin
-        _checker(op, base_url, token, failures)()
+def _schemathesis(base_url: str, token: str, workdir: Path, select: list[str]) -> list[tuple[str, str, str]]:
+    """``st run --checks all`` against the running service; returns (operation, check, text) per failure."""
+    report = workdir / "junit.xml"
+    cmd = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{base_url}/api/v1/openapi.json",
+        "--checks",
+        "all",
+        "-H",
+        f"Authorization: Bearer {token}",
+        "-n",
+        str(EXAMPLES),
+        "--generation-deterministic",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--suppress-health-check",
+        "all",
+        "--request-timeout",
+        "20",
+        "--workers",
+        "2",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+        *select,
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=540, cwd=workdir)
+    assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+    failures = []
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            failures.append((case.get("name", ""), problem.get("message", ""), problem.text or ""))
     return failures
 
 
-async def test_fuzzing_every_operation_never_gets_a_500(web: Web) -> None:
+def _unexpected(failures: list[tuple[str, str, str]]) -> list[str]:
+    left = []
+    for name, check, text in failures:
+        method, _, path = name.partition(" ")
+        allowed = SEMANTIC.get((method, path), ()) + KNOWN_GAPS.get((method, path), ())
+        # a junit entry may hold several failures of one operation; each must be an allowed refusal
+        found = re.findall(r"- (ST\d{3}) [^\n]*\n(?:.*\n)*?\[(\d{3})\][^\n]*\n\n\s+`(.*)`", text)
+        if not found:
+            left.append(f"{name}: {check}: {text[:400]}")
+            continue
+        for code, status, body in found:
+            if code == "ST202" and status in ("400", "422") and any(a in body for a in allowed):
+                continue
+            left.append(f"{name}: {code} [{status}] {body[:300]}")
+    return left
+
+
+@pytest.mark.timeout(1200)  # two bounded schemathesis runs (deterministic, EXAMPLES per operation)
+async def test_schemathesis_with_all_checks_finds_the_document_and_the_code_in_agreement(
+    web: Web, tmp_path: Path
+) -> None:
+    """Every operation the document describes, fuzzed with every schemathesis check: no 500s, no undocumented
+    status codes or content types, responses (event streams included) matching their schemas, schema-valid
+    requests accepted (but for the rules listed in SEMANTIC), schema-violating ones refused, exact Allow
+    headers. Admin operations with the admin's token, the agent's own with the agent's."""
     await web.admin("POST", "/campaigns", json={"name": "c1"})
     doc = await (await web.client.get("/api/v1/openapi.json")).json()
-    failures = await asyncio.to_thread(_fuzz, doc, web.url, web.admin_token, web.agent_token)
-    assert not failures, "\n".join(failures[:20])
+    agent_ops = [
+        op["operationId"]
+        for ops in doc["paths"].values()
+        for op in ops.values()
+        if op.get("x-roles") == ["agent"]
+    ]
+    skip_admin = [a for op in [*agent_ops, *DESTRUCTIVE] for a in ("--exclude-operation-id", op)]
+    only_agent = [a for op in agent_ops for a in ("--include-operation-id", op)]
+    admin_dir, agent_dir = tmp_path / "admin", tmp_path / "agent"
+    admin_dir.mkdir()
+    agent_dir.mkdir()
+    failures = await asyncio.to_thread(_schemathesis, web.url, web.admin_token, admin_dir, skip_admin)
+    failures += await asyncio.to_thread(_schemathesis, web.url, web.agent_token, agent_dir, only_agent)
+    unexpected = _unexpected(failures)
+    assert not unexpected, "\n".join(unexpected[:20])
