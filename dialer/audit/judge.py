@@ -204,12 +204,16 @@ def audit(f: Facts) -> Report:
             elif v is None and a.originated_at is not None and f.now - a.originated_at > f.stuck_after:
                 anomaly("stuck_in_flight", f"still {a.state} since {_iso(a.originated_at)}, no record", a)
 
-    # 5. two calls to one number up at once (the witness's times)
+    # 5. two calls to one number up at once
     spans: dict[str, list[tuple[datetime, datetime, AttemptFact]]] = defaultdict(list)
     for key, v in fates.items():
         a = by_key.get(key)
-        if a is not None and v.started_at is not None:
-            spans[a.phone].append((v.started_at, v.ended_at or v.started_at, a))
+        if a is None:
+            continue
+        # Asterisk's times; the attempt's when the record carries none (a backend that drops them)
+        start, end = v.started_at or a.originated_at, v.ended_at or a.ended_at
+        if start is not None:
+            spans[a.phone].append((start, end or start, a))
     for phone in sorted(spans):
         seq = sorted(spans[phone], key=lambda s: s[0])
         latest = seq[0]
