@@ -13,7 +13,7 @@ turn. When time is up the campaign is paused, the calls in flight end, and the a
 
 Prints one JSON object (``--json``) or a summary: ``trials`` (fault -> count), ``calls`` (placed, connected,
 abandoned, ...), ``anomalies`` (kind -> count, every kind, zero when clean), and the fault log. Exit 0 when
-the audit is clean, 1 otherwise. It takes the machine's sandbox lock (waiting up to 300 s) and starts and
+the audit is clean, 1 otherwise. It takes the machine's sandbox lock (waiting up to 300 s, ``--lock-wait``) and starts and
 stops the sandbox itself.
 """
 
@@ -392,6 +392,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--contacts", type=int, default=300)
     p.add_argument("--agents", type=int, default=6, help="softphone agents (at most 20)")
     p.add_argument("--gap", type=float, default=15.0, help="mean seconds between faults")
+    p.add_argument(
+        "--lock-wait", type=float, default=LOCK_WAIT, help="seconds to wait for the sandbox (default 300)"
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     try:
@@ -407,7 +410,7 @@ def main(argv: list[str]) -> int:
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else print
     say(f"soak: seed {seed}, {args.minutes:g} minutes, faults {', '.join(faults)}")
     try:
-        lock = take_lock(base.sandbox.root)
+        lock = take_lock(base.sandbox.root, args.lock_wait)
     except RuntimeError as e:
         print(f"dialer: {e}", file=sys.stderr)
         return 2
