@@ -1,9 +1,9 @@
 """The IVR's data side: SQLAlchemy Core over the ``applications`` and ``audit_log`` tables.
 
-One implementation (``lookup``, ``by_phone``, ``record_call`` on a sync ``Connection``) serves both doors:
-the classic AGI script runs it on a sync engine in a worker thread (``SyncDirectory``; the PBX has Debian's
-SQLAlchemy with sqlite3/psycopg2, nothing else), the service runs it on its async sessions through
-``run_sync`` (``AsyncDirectory``). Core rather than the ORM models, because the models import the service's
+One set of queries (``find``, ``by_phone``, ``misses_since``, ``write_audit`` on a sync ``Connection``)
+serves both doors: the classic AGI script runs them on a sync engine in a worker thread (``SyncDirectory``;
+the PBX has Debian's SQLAlchemy with sqlite3/psycopg2, nothing else), the service on its async sessions
+through ``run_sync`` (``AsyncDirectory``). Core rather than the ORM models, because the models import the service's
 configuration stack; a unit test keeps these table definitions in step with dialer.db.models.
 
 A look-up is a read: the application by the digits of the number (``applications.search_key``, indexed;
@@ -176,8 +176,8 @@ class AsyncDirectory:
     """flow.Directory over the service's ``async_sessionmaker`` (SQLite via aiosqlite, PostgreSQL via asyncpg).
 
     Look-ups only read, and concurrent ones share a query (dialer.ivr.batch); audit rows go to an
-    AuditWriter. ``start()`` seeds the limit from the audit log (a
-    look-up before it seeds first), ``close()`` writes the rows still queued: the service calls both."""
+    AuditWriter. ``start()`` seeds the limit from the audit log (a look-up before it seeds first),
+    ``close()`` writes the rows still queued: the service calls both."""
 
     def __init__(
         self,
