@@ -141,3 +141,15 @@ async def test_a_flood_of_garbage_peers_logs_one_line(
             await asyncio.wait_for(r.read(), 2)
         w.close()
     assert len(caplog.records) == 1
+
+
+def test_a_bad_allowed_peer_stops_start_up_with_one_line_naming_the_key() -> None:
+    from dialer.config import ConfigError, load_settings
+    from tests.conftest import REPO
+
+    with pytest.raises(ConfigError) as e:
+        load_settings(REPO / "config.yaml", fastagi={"allowed_peers": ["127.0.0.1", "asterisk.local"]})
+    assert str(e.value) == (
+        "invalid configuration: fastagi.allowed_peers: not an IP address or network: 'asterisk.local'"
+    )
+    assert load_settings(REPO / "config.yaml").fastagi.allowed_peers == ["127.0.0.0/8", "::1"]
