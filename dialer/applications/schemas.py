@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialer.campaigns.schemas import RejectedRow
-from dialer.web.schemas import Day, Moment, Text
+from dialer.fields import Day, Moment, Text
 
 StatusName = Literal["submitted", "processing", "ready", "issued", "rejected"]
 

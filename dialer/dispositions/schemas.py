@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dialer.web.schemas import Moment, Text
+from dialer.fields import Moment, Text
 
 DispositionKind = Literal["appointment", "callback", "wrong_number", "refused", "no_answer_on_line"]
 
