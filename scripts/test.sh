@@ -7,6 +7,7 @@ scripts/bootstrap.sh
 
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy dialer
+echo "== import layers" && .venv/bin/lint-imports
 echo "== postgresql"
 DIALER_TEST_PG_URL=$(scripts/postgres.sh)
 export DIALER_TEST_PG_URL
