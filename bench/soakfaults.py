@@ -123,7 +123,12 @@ class Faults:
 
     async def ami_stall(self) -> str:
         if self.rng.random() < 0.4:
+            before = self.s.proxy.links
             n = self.s.proxy.half_open()
+            # the service must notice (its Ping deadline) and link again before the next fault
+            deadline = time.monotonic() + 60
+            while self.s.proxy.links == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
             return f"{n} AMI link(s) half-open (frozen for good, Asterisk's side kept open)"
         seconds = self.rng.uniform(2, 14)
         n = await self.s.proxy.stall(seconds)
