@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialer.campaigns.services import CampaignError, NotFound, audit
+from dialer.auditlog import audit
 from dialer.db.models import Agent, AgentCampaign, AgentPresence, Campaign
 from dialer.db.types import utcnow
+from dialer.errors import NotFound, ServiceError
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -25,7 +26,7 @@ async def get_agent(session: AsyncSession, extension: str) -> Agent:
 
 async def ensure_agent(sessions: Sessions, extension: str, name: str | None = None) -> Agent:
     if not extension.isdigit() or len(extension) > 32:
-        raise CampaignError(f"agent extension must be digits, got {extension!r}", field="extension")
+        raise ServiceError(f"agent extension must be digits, got {extension!r}", field="extension")
     async with sessions() as s:
         agent = (await s.execute(select(Agent).where(Agent.extension == extension))).scalar_one_or_none()
         if agent is None:

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.applications.keys import search_key
 from dialer.applications.schemas import ContactEdit, ContactOut
-from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit, get_campaign
+from dialer.auditlog import audit
+from dialer.campaigns.services import get_campaign
 from dialer.db.models import Application, Campaign, Contact, ContactState
+from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.likes import ESCAPE, contains, starts_with
 from dialer.phones import InvalidPhone, normalize
 
@@ -79,7 +81,7 @@ async def edit(
             try:
                 contact.phone = normalize(data["phone"], region)
             except InvalidPhone as e:
-                raise CampaignError(f"bad phone: {e}", field="phone") from None
+                raise ServiceError(f"bad phone: {e}", field="phone") from None
         if "name" in data:
             contact.name = data["name"]
         if data.get("state") is not None:

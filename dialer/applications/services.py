@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.applications.keys import phone_problem, search_key
 from dialer.applications.schemas import ApplicationEdit, ApplicationImportReport, ApplicationOut
+from dialer.auditlog import audit
 from dialer.campaigns.schemas import RejectedRow
-from dialer.campaigns.services import CampaignError, NotFound, audit
 from dialer.db.models import Application, ApplicationStatus
 from dialer.db.types import utcnow
+from dialer.errors import NotFound, ServiceError
 from dialer.imports.csvfile import CsvFormatError, Row, read_rows
 from dialer.likes import ESCAPE, contains, starts_with
 from dialer.phones import InvalidPhone, normalize
@@ -110,9 +111,9 @@ def _next_batch(
             if len(good) >= BATCH:
                 return good
     except csv.Error as e:
-        raise CampaignError(f"applications file: line {report.total_rows + 1}: {e}", field="file") from None
+        raise ServiceError(f"applications file: line {report.total_rows + 1}: {e}", field="file") from None
     except CsvFormatError as e:
-        raise CampaignError(f"applications file: {e}", field="file") from None
+        raise ServiceError(f"applications file: {e}", field="file") from None
     return good or None
 
 
@@ -209,7 +210,7 @@ async def import_applications(
         # read_rows checks the header on the first next(); do it here so a bad file fails before any work
         first = await asyncio.to_thread(next, rows, None)
     except CsvFormatError as e:
-        raise CampaignError(f"applications file: {e}", field="file") from None
+        raise ServiceError(f"applications file: {e}", field="file") from None
 
     def chained() -> Iterator[Row]:
         if first is not None:
@@ -304,9 +305,9 @@ async def edit(
         try:
             data["phone"] = normalize(data["phone"], region)
         except InvalidPhone as e:
-            raise CampaignError(f"bad phone: {e}", field="phone") from None
+            raise ServiceError(f"bad phone: {e}", field="phone") from None
     if data.get("applicant_name", "") is None or data.get("status", "") is None:
-        raise CampaignError("applicant_name and status can not be empty", field="applicant_name")
+        raise ServiceError("applicant_name and status can not be empty", field="applicant_name")
     async with sessions() as s:
         app = await _get(s, number)
         for k, v in data.items():

@@ -20,6 +20,7 @@ from dialer.config import WEEKDAYS, Settings, load_settings
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import AgentPresence, Campaign, Contact
+from dialer.errors import ServiceError
 from dialer.imports.csvfile import CsvFormatError, read_rows
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ def _fail(e: Exception) -> int:
 def cmd_campaign(args: argparse.Namespace) -> int:
     try:
         return int(_run(args, lambda st, ss: _campaign(args, st, ss)))
-    except services.CampaignError as e:
+    except ServiceError as e:
         return _fail(e)
     except Exception as e:
         from pydantic import ValidationError
@@ -92,7 +93,7 @@ def parse_days(days: str) -> list[str]:
         elif part in WEEKDAYS:
             out.append(part)
         else:
-            raise services.CampaignError(
+            raise ServiceError(
                 f"--window: unknown days {part!r}; use mon..sun, a range (mon-fri), a list (sat,sun), "
                 "weekdays, weekend or daily",
                 field="window",
@@ -107,7 +108,7 @@ def parse_window(items: list[str]) -> dict[str, str]:
     for item in items:
         days, sep, spec = item.partition("=")
         if not sep or not spec.strip():
-            raise services.CampaignError(
+            raise ServiceError(
                 f"--window {item!r}: expected DAYS=HH:MM-HH:MM or DAYS=closed (mon-fri=09:00-19:00)",
                 field="window",
             )
@@ -136,7 +137,7 @@ def parse_retries(items: list[str]) -> dict[str, int]:
                 raise ValueError("expected OUTCOME=DELAY (busy=10m)")
             out[outcome.strip().lower()] = parse_delay(delay)
         except ValueError as e:
-            raise services.CampaignError(f"--retry {item!r}: {e}", field="retry_delays") from None
+            raise ServiceError(f"--retry {item!r}: {e}", field="retry_delays") from None
     return out
 
 
@@ -231,16 +232,16 @@ def _window_change(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, 
 
 
 def check_contacts_file(path: Path) -> None:
-    """One clear line (CampaignError) when the contacts file can not be imported at all."""
+    """One clear line (ServiceError) when the contacts file can not be imported at all."""
     try:
         with open(path, "rb") as f:
             next(read_rows(f, required=("phone", "application_number", "name")), None)
     except FileNotFoundError:
-        raise services.CampaignError(f"contacts file {path} not found", field="contacts") from None
+        raise ServiceError(f"contacts file {path} not found", field="contacts") from None
     except OSError as e:
-        raise services.CampaignError(f"contacts file {path}: {e.strerror or e}", field="contacts") from None
+        raise ServiceError(f"contacts file {path}: {e.strerror or e}", field="contacts") from None
     except CsvFormatError as e:
-        raise services.CampaignError(f"contacts file {path}: {e}", field="contacts") from None
+        raise ServiceError(f"contacts file {path}: {e}", field="contacts") from None
 
 
 async def _drop_draft(sessions: services.Sessions, name: str) -> None:
@@ -310,7 +311,7 @@ async def _campaign(args: argparse.Namespace, settings: Settings, sessions: serv
         if args.retry:
             changes["retry_delays"] = {**current.retry_delays, **parse_retries(args.retry)}
         if not changes:
-            raise services.CampaignError("nothing to change: give at least one setting (see --help)")
+            raise ServiceError("nothing to change: give at least one setting (see --help)")
         camp = await services.edit_campaign(sessions, args.name, changes, actor=ACTOR)
         print(f"campaign {camp.name!r} changed: {', '.join(sorted(changes))}")
         print("\n".join(describe(camp, default)))
@@ -389,7 +390,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
     try:
         return _run(args, go)
-    except services.CampaignError as e:
+    except ServiceError as e:
         return _fail(e)
 
 

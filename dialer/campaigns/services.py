@@ -15,11 +15,11 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.auditlog import audit
 from dialer.campaigns.schemas import CampaignSpec, CampaignStatus, ImportReport, RejectedRow
 from dialer.db.models import (
     Application,
     ApplicationStatus,
-    AuditLog,
     CallAttempt,
     Campaign,
     CampaignState,
@@ -29,6 +29,7 @@ from dialer.db.models import (
 )
 from dialer.db.types import utcnow
 from dialer.engine.window import day_start_utc
+from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.imports.csvfile import CsvFormatError, Row, read_rows
 from dialer.phones import InvalidPhone, normalize
 
@@ -45,24 +46,6 @@ FINAL_CONTACT_STATES = (
 )
 
 
-class CampaignError(Exception):
-    """A caller's mistake, phrased for them. ``field`` names the input at fault when there is one."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(CampaignError):
-    status = 404
-
-
-class Conflict(CampaignError):
-    status = 409
-
-
 # state machine: action -> (allowed from, to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "start": ((CampaignState.DRAFT,), CampaignState.RUNNING),
@@ -70,10 +53,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "resume": ((CampaignState.PAUSED,), CampaignState.RUNNING),
     "stop": ((CampaignState.DRAFT, CampaignState.RUNNING, CampaignState.PAUSED), CampaignState.STOPPED),
 }
-
-
-async def audit(session: AsyncSession, actor: str, action: str, target: str | None, **details: Any) -> None:
-    session.add(AuditLog(actor=actor, action=action, target=target, details=details))
 
 
 async def get_campaign(session: AsyncSession, name: str) -> Campaign:
@@ -158,7 +137,7 @@ async def edit_campaign(sessions: Sessions, name: str, changes: dict[str, Any], 
 
 async def change_state(sessions: Sessions, name: str, action: str, *, actor: str) -> Campaign:
     if action not in TRANSITIONS:
-        raise CampaignError(f"unknown action {action!r}; use {', '.join(TRANSITIONS)}", field="action")
+        raise ServiceError(f"unknown action {action!r}; use {', '.join(TRANSITIONS)}", field="action")
     allowed, target = TRANSITIONS[action]
     async with sessions() as s:
         camp = await get_campaign(s, name)
@@ -257,7 +236,7 @@ async def import_contacts(
             if seen < BATCH:
                 break
     except CsvFormatError as e:
-        raise CampaignError(f"contacts file: {e}", field="contacts") from None
+        raise ServiceError(f"contacts file: {e}", field="contacts") from None
     async with sessions() as s:
         await audit(
             s,

@@ -8,8 +8,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialer.campaigns.services import NotFound, audit
+from dialer.auditlog import audit
 from dialer.db.models import DoNotCall
+from dialer.errors import NotFound
 from dialer.likes import ESCAPE, contains
 
 Sessions = async_sessionmaker[AsyncSession]

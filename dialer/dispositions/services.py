@@ -17,13 +17,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialer.auditlog import audit
 from dialer.campaigns import services as campaigns
 from dialer.campaigns.schemas import DEFAULT_RETRY_DELAYS
-from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
 from dialer.db.models import Agent, CallAttempt, Campaign, Contact, ContactState, Disposition
 from dialer.db.types import utcnow
 from dialer.dispositions.schemas import DispositionIn
 from dialer.engine.notifier import Notifier
+from dialer.errors import Conflict, NotFound, ServiceError
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -43,12 +44,12 @@ def _check_times(data: DispositionIn) -> None:
     now = utcnow()
     if data.callback_at is not None and data.kind == "callback":
         if data.callback_at <= now:
-            raise CampaignError("callback_at must be in the future", field="callback_at")
+            raise ServiceError("callback_at must be in the future", field="callback_at")
         if data.callback_at > now + MAX_CALLBACK_AHEAD:
-            raise CampaignError("callback_at must be within a year", field="callback_at")
+            raise ServiceError("callback_at must be within a year", field="callback_at")
     past = now - timedelta(hours=12)
     if data.kind == "appointment" and data.appointment_at is not None and data.appointment_at < past:
-        raise CampaignError("appointment_at must not be in the past", field="appointment_at")
+        raise ServiceError("appointment_at must not be in the past", field="appointment_at")
 
 
 def _apply(data: DispositionIn, contact: Contact, camp: Campaign | None, attempt: CallAttempt) -> None:

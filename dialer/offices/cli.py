@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from dialer.campaigns.services import CampaignError
 from dialer.config import WEEKDAYS, Settings, load_settings
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.errors import ServiceError
 from dialer.offices import reminders, services
 from dialer.offices.schemas import OfficeIn, OfficeOut
 
@@ -141,7 +141,7 @@ async def _office(args: argparse.Namespace, settings: Settings, ss: services.Ses
         try:
             files = await asyncio.to_thread(voice.write, chosen, args.out)
         except voice.VoiceError as e:
-            raise CampaignError(str(e)) from None
+            raise ServiceError(str(e)) from None
         print(f"{len(files)} recordings of {len(chosen)} office(s) written under {args.out}")
         return 0
     if cmd == "reminders":
@@ -177,7 +177,7 @@ async def _link(ss: services.Sessions) -> int:
 def cmd_office(args: argparse.Namespace) -> int:
     try:
         return int(_run(args, lambda st, ss: _office(args, st, ss)))
-    except CampaignError as e:
+    except ServiceError as e:
         print(f"dialer: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
+from dialer.auditlog import audit
 from dialer.campaigns import services as campaigns
 from dialer.campaigns.schemas import CampaignSpec
 from dialer.db.models import Appointment, Campaign, Contact, ContactState, DoNotCall
 from dialer.db.types import utcnow
+from dialer.errors import Conflict
 from dialer.offices.services import Sessions, day_appointments
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ async def generate(
         camp = await campaigns.create_campaign(
             sessions, spec, actor=actor, default_tz=default_tz, default_caller_id=caller_id
         )
-    except campaigns.Conflict:  # generated meanwhile by another caller
+    except Conflict:  # generated meanwhile by another caller
         return Reminders(name, 0, False)
     now = utcnow()
     async with sessions() as s:
@@ -104,7 +106,7 @@ async def generate(
                 }
             )
         await s.execute(insert(Contact), rows)
-        await campaigns.audit(s, actor, "reminders.generate", name, contacts=len(rows))
+        await audit(s, actor, "reminders.generate", name, contacts=len(rows))
         await s.commit()
     if start:
         await campaigns.change_state(sessions, name, "start", actor=actor)

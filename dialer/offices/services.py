@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
+from dialer.auditlog import audit
 from dialer.config import WEEKDAYS
 from dialer.db.models import (
     Application,
@@ -38,6 +38,7 @@ from dialer.db.models import (
     Office,
 )
 from dialer.db.types import utcnow
+from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.imports.csvfile import CsvFormatError, read_rows
 from dialer.offices import ledger
 from dialer.offices.schemas import (
@@ -60,7 +61,7 @@ Sessions = async_sessionmaker[AsyncSession]
 LOCK_RETRIES = 5  # SQLite only: a writer that waited past busy_timeout tries again
 
 
-class Unbookable(CampaignError):
+class Unbookable(ServiceError):
     """The application or the time can not be booked (not ready, office closed, too far ahead)."""
 
     status = 422
@@ -130,7 +131,7 @@ async def edit_office(sessions: Sessions, office_id: int, changes: OfficeEdit, *
     data = changes.model_dump(mode="json", exclude_unset=True)
     nulls = [k for k, v in data.items() if v is None]
     if nulls:
-        raise CampaignError(f"{nulls[0]} can not be empty", field=nulls[0])
+        raise ServiceError(f"{nulls[0]} can not be empty", field=nulls[0])
     async with sessions() as s:
         office = await _office(s, office_id)
         for k, v in data.items():
@@ -206,9 +207,9 @@ async def import_offices(
     try:
         rows = await asyncio.to_thread(lambda: list(read_rows(stream, required=CSV_REQUIRED)))
     except CsvFormatError as e:
-        raise CampaignError(f"offices file: {e}", field="file") from None
+        raise ServiceError(f"offices file: {e}", field="file") from None
     except csv.Error as e:
-        raise CampaignError(f"offices file: {e}", field="file") from None
+        raise ServiceError(f"offices file: {e}", field="file") from None
     seen: set[str] = set()
     async with sessions() as s:
         known = {name_key(o.name): o for o in (await s.execute(select(Office))).scalars()}
@@ -664,9 +665,9 @@ def parse_instant(text: str, field: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip().replace(" ", "+"))
     except ValueError:
-        raise CampaignError(f"{field}: not an ISO 8601 date-time: {text!r}", field=field) from None
+        raise ServiceError(f"{field}: not an ISO 8601 date-time: {text!r}", field=field) from None
     if at.tzinfo is None:
-        raise CampaignError(f"{field}: give the UTC offset", field=field)
+        raise ServiceError(f"{field}: give the UTC offset", field=field)
     return at
 
 

@@ -15,8 +15,9 @@ from dialer.applications import contacts
 from dialer.applications.schemas import ContactEdit, ContactOut
 from dialer.campaigns import activity, services
 from dialer.campaigns.schemas import CampaignSpec, CampaignStatus
-from dialer.campaigns.services import Conflict, get_campaign
+from dialer.campaigns.services import get_campaign
 from dialer.db.models import Campaign, CampaignState
+from dialer.errors import Conflict
 from dialer.web import jobs
 from dialer.web.api import ADMIN, API, Call
 from dialer.web.schemas import IdParam, Model, NameParam, Page, PageQuery, Text

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from dialer.campaigns.services import CampaignError
 from dialer.config import load_settings
 from dialer.db import migrate
 from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.errors import ServiceError
 from dialer.web import users
 from dialer.web.models import Role
 
@@ -46,7 +46,7 @@ def read_password(path: Path | None) -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
-            raise CampaignError("the passwords differ", field="password")
+            raise ServiceError("the passwords differ", field="password")
         return first
     return sys.stdin.readline().rstrip("\r\n")
 
@@ -85,7 +85,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             for u, ext in _run(args, users.list_users):
                 print(f"{u.username}\t{u.role}\t{ext or '-'}\t{'active' if u.active else 'disabled'}")
         return 0
-    except (CampaignError, OSError) as e:
+    except (ServiceError, OSError) as e:
         print(f"dialer: {e}", file=sys.stderr)
         return 1
 
@@ -105,7 +105,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             print(f"token {info.id} ({info.name or 'unnamed'}) of {info.username!r} revoked")
         elif args.token_cmd == "revoke":
             if not args.user:
-                raise CampaignError("name a USER (every token of theirs) or give --id N (one token)")
+                raise ServiceError("name a USER (every token of theirs) or give --id N (one token)")
             n = _run(args, lambda ss: users.revoke_tokens(ss, args.user, actor=ACTOR))
             print(f"{n} token(s) of {args.user!r} revoked")
         elif args.token_cmd == "list":
@@ -114,7 +114,7 @@ def cmd_token(args: argparse.Namespace) -> int:
                 expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "no expiry"
                 print(f"{t.id}\t{t.username}\t{t.name or '-'}\t{used}\t{expires}")
         return 0
-    except CampaignError as e:
+    except ServiceError as e:
         print(f"dialer: {e}", file=sys.stderr)
         return 1
 

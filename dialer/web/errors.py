@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from dialer.campaigns.services import CampaignError
+from dialer.errors import ServiceError
 from dialer.web.schemas import NO_CONTROL, ErrorBody, FieldError
 
 _LEADING_FIELD = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
@@ -63,7 +63,7 @@ def from_exception(e: Exception) -> web.Response | None:
     """The response for a known caller mistake, or None (a bug: the caller answers 500)."""
     if isinstance(e, ApiError):
         return error_response(e.status, e.message, e.field)
-    if isinstance(e, CampaignError):
+    if isinstance(e, ServiceError):
         return error_response(e.status, str(e), e.field)
     if isinstance(e, ValidationError):
         return validation_response(e)

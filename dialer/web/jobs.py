@@ -21,8 +21,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel
 
 from dialer.campaigns.schemas import RejectedRow
-from dialer.campaigns.services import CampaignError
 from dialer.db.types import utcnow
+from dialer.errors import ServiceError
 from dialer.imports.csvfile import CsvFormatError, read_rows
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,9 @@ async def receive_upload(request: web.Request, directory: Path) -> tuple[Path, s
     try:
         return await _receive(request, directory)
     except (HttpProcessingError, ValueError, UnicodeDecodeError) as e:
-        if isinstance(e, CampaignError):
+        if isinstance(e, ServiceError):
             raise
-        raise CampaignError(
+        raise ServiceError(
             f"malformed multipart upload, or cut short ({type(e).__name__}); nothing was imported",
             field="file",
         ) from None
@@ -149,7 +149,7 @@ async def _receive(request: web.Request, directory: Path) -> tuple[Path, str, in
     while True:
         part = await reader.next()
         if part is None:
-            raise CampaignError("no file: send it in a multipart part named 'file'", field="file")
+            raise ServiceError("no file: send it in a multipart part named 'file'", field="file")
         if isinstance(part, BodyPartReader) and part.name == "file":
             break
         if isinstance(part, BodyPartReader):
@@ -161,12 +161,12 @@ async def _receive(request: web.Request, directory: Path) -> tuple[Path, str, in
             while chunk := await part.read_chunk(CHUNK):
                 size += len(chunk)
                 if size > MAX_UPLOAD:
-                    raise CampaignError(f"the file is larger than {MAX_UPLOAD // 1024**3} GiB", field="file")
+                    raise ServiceError(f"the file is larger than {MAX_UPLOAD // 1024**3} GiB", field="file")
                 out.write(chunk)
             # a body that stops before the part's closing boundary is a cut-short upload: refuse it, never
             # import the part that arrived
             if not part.at_eof():
-                raise CampaignError(
+                raise ServiceError(
                     "the upload was cut short before the file ended; nothing was imported", field="file"
                 )
             for _ in range(100):  # the rest of the form, up to its closing boundary
@@ -175,7 +175,7 @@ async def _receive(request: web.Request, directory: Path) -> tuple[Path, str, in
                     break
                 await extra.release()
             if not reader.at_eof():
-                raise CampaignError(
+                raise ServiceError(
                     "the upload has no closing boundary (cut short?); nothing was imported", field="file"
                 )
     except BaseException:
@@ -201,9 +201,9 @@ def check_header(path: Path, required: tuple[str, ...]) -> None:
         try:
             next(read_rows(f, required=required), None)
         except CsvFormatError as e:
-            raise CampaignError(f"file: {e}", field="file") from None
+            raise ServiceError(f"file: {e}", field="file") from None
         except Exception as e:  # a broken CSV (csv.Error), reported as the caller's mistake
-            raise CampaignError(f"file: not a readable CSV ({e})", field="file") from None
+            raise ServiceError(f"file: not a readable CSV ({e})", field="file") from None
 
 
 Runner = Callable[[IO[bytes], ImportJob], Awaitable[Any]]
@@ -224,7 +224,7 @@ def start(app: web.Application, job: ImportJob, path: Path, run: Runner) -> Impo
                 report = await run(stream, job)
                 job.progress(report)
             job.state = "done"
-        except CampaignError as e:
+        except ServiceError as e:
             job.state, job.error = "failed", str(e)
         except asyncio.CancelledError:
             job.state, job.error = "failed", "the service stopped during the import"

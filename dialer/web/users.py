@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.agents import services as agents
-from dialer.campaigns.services import CampaignError, Conflict, NotFound, audit
+from dialer.auditlog import audit
 from dialer.db.models import Agent
 from dialer.db.types import utcnow
+from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.web.models import ApiToken, Role, User, WebSession
 from dialer.web.passwords import check_strength, hash_async, verify_async
 
@@ -51,7 +52,7 @@ def _digest(secret: str) -> str:
 def _check_username(username: str) -> str:
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() or ord(c) < 32 for c in username):
-        raise CampaignError("user name must be 1..100 characters without spaces", field="username")
+        raise ServiceError("user name must be 1..100 characters without spaces", field="username")
     return username
 
 
@@ -70,11 +71,11 @@ async def create_user(
     try:
         check_strength(password, username)
     except ValueError as e:
-        raise CampaignError(str(e), field="password") from None
+        raise ServiceError(str(e), field="password") from None
     agent_id = None
     if role is Role.AGENT:
         if extension is None:
-            raise CampaignError("an agent user needs an extension", field="extension")
+            raise ServiceError("an agent user needs an extension", field="extension")
         agent_id = (await agents.ensure_agent(sessions, extension, agent_name)).id
     pw_hash = await hash_async(password)
     async with sessions() as s:
@@ -98,7 +99,7 @@ async def set_password(sessions: Sessions, username: str, password: str, *, acto
     try:
         check_strength(password, username)
     except ValueError as e:
-        raise CampaignError(str(e), field="password") from None
+        raise ServiceError(str(e), field="password") from None
     pw_hash = await hash_async(password)
     async with sessions() as s:
         user = await get_user(s, username)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dialer.campaigns.services import Conflict, NotFound
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import Appointment, SlotCounter
+from dialer.errors import Conflict, NotFound
 from dialer.offices import services
 from dialer.offices.services import SlotFull, Unbookable
 from tests.offices.conftest import make_applications, make_office

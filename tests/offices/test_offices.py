@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dialer.campaigns.services import Conflict, NotFound
 from dialer.db.models import Application
+from dialer.errors import Conflict, NotFound
 from dialer.offices import services
 from dialer.offices.schemas import OfficeEdit
 from tests.offices.conftest import make_applications, make_office
