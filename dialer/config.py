@@ -172,6 +172,16 @@ class CallRecordsConfig(_Section):
         description="sqlite:////var/log/asterisk/master.db (cdr_sqlite3_custom) or the PostgreSQL URL of cdr_pgsql",
     )
     table: str = Field("cdr", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timezone: str = Field("UTC", description="the PBX's local time zone: CDR times are written in it")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
 
 
 class SandboxConfig(_Section):

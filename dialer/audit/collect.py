@@ -75,9 +75,9 @@ async def run_audit(
     outages: Sequence[tuple[datetime, datetime]] = (),
     now: datetime | None = None,
 ) -> Report:
-    if settings.call_records.url is None:
+    reader = CdrReader.from_settings(settings.call_records)
+    if reader is None:
         raise AuditError("call_records.url is not set: the audit needs Asterisk's call records (see README)")
-    reader = CdrReader(settings.call_records.url.get_secret_value(), settings.call_records.table)
     engine = make_engine(settings.database_url)
     try:
         records = await reader.rows_between(since, until)

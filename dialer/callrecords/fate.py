@@ -16,7 +16,7 @@ congestion on):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from dialer.engine.outcomes import Outcome
 
@@ -92,19 +92,21 @@ def fate(key: str, rows: list[CdrRow]) -> CallFate | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def parse_stamp(value: object) -> datetime | None:
-    """CDR times as written (``${CDR(start,u)}``: seconds since the epoch, so no time zone to guess), or
-    datetimes from cdr_pgsql; empty or zero for a time that never came (an unanswered call's answer)."""
+def parse_stamp(value: object, tz: tzinfo = UTC) -> datetime | None:
+    """A CDR time as the backend gives it: ``YYYY-MM-DD HH:MM:SS`` in the PBX's zone ``tz``
+    (cdr_sqlite3_custom), a datetime (cdr_pgsql), or seconds since the epoch; empty for a time that never
+    came (an unanswered call's answer)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    text = str(value).strip()
     try:
-        secs = float(str(value).strip())
+        secs = float(text)
     except ValueError:
         try:
-            dt = datetime.fromisoformat(str(value).strip())
+            dt = datetime.fromisoformat(text)
         except ValueError:
             return None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        return dt if dt.tzinfo else dt.replace(tzinfo=tz)
     return datetime.fromtimestamp(secs, UTC) if secs > 0 else None

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
@@ -39,10 +40,18 @@ def async_url(url: str) -> str:
 
 
 class CdrReader:
-    def __init__(self, url: str, table: str = "cdr") -> None:
+    def __init__(self, url: str, table: str = "cdr", timezone: str = "UTC") -> None:
         self.url = url
         self.table = table
+        self.tz = ZoneInfo(timezone)
         self._engine: AsyncEngine | None = None
+
+    @classmethod
+    def from_settings(cls, records: Any) -> CdrReader | None:
+        """From the ``call_records`` settings; None when no records are configured."""
+        if records.url is None:
+            return None
+        return cls(records.url.get_secret_value(), records.table, records.timezone)
 
     def _eng(self) -> AsyncEngine:
         if self._engine is None:
@@ -67,13 +76,17 @@ class CdrReader:
         return out
 
     async def rows_between(self, since: datetime, until: datetime | None = None) -> list[CdrRow]:
-        """Rows of calls that started in [since, until) — for the audit. Dialer calls only (``dlr-``)."""
-        where = "linkedid LIKE 'dlr-%' AND CAST(start AS REAL) >= :since"
-        params: dict[str, Any] = {"since": since.timestamp()}
+        """Rows of dialer calls (``dlr-``) that started in [since, until). The times are compared as the
+        backend writes them (``YYYY-MM-DD HH:MM:SS`` in the PBX's zone sorts as it reads)."""
+        where = "linkedid LIKE 'dlr-%' AND start >= :since"
+        params: dict[str, Any] = {"since": self._stamp(since)}
         if until is not None:
-            where += " AND CAST(start AS REAL) < :until"
-            params["until"] = until.timestamp()
+            where += " AND start < :until"
+            params["until"] = self._stamp(until)
         return await self._select(where, params)
+
+    def _stamp(self, at: datetime) -> str:
+        return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     async def _select(self, where: str, params: dict[str, Any]) -> list[CdrRow]:
         sql = text(
@@ -88,10 +101,10 @@ class CdrReader:
                 raw = result.all()
         except Exception as e:
             raise RecordsUnavailable(f"call records unreadable ({type(e).__name__}: {str(e)[:200]})") from e
-        return [_row(r) for r in raw]
+        return [_row(r, self.tz) for r in raw]
 
 
-def _row(r: Any) -> CdrRow:
+def _row(r: Any, tz: ZoneInfo) -> CdrRow:
     def s(v: Any) -> str:
         return "" if v is None else str(v)
 
@@ -106,9 +119,9 @@ def _row(r: Any) -> CdrRow:
         dstchannel=s(r[3]),
         lastapp=s(r[4]),
         disposition=s(r[5]).upper(),
-        start=parse_stamp(r[6]),
-        answer=parse_stamp(r[7]),
-        end=parse_stamp(r[8]),
+        start=parse_stamp(r[6], tz),
+        answer=parse_stamp(r[7], tz),
+        end=parse_stamp(r[8], tz),
         billsec=billsec,
         userfield=s(r[10]),
     )

@@ -173,9 +173,9 @@ class CallBook:
         wrap = float(camp.wrapup_seconds) if camp else INBOUND_WRAPUP
         self.pool.leg_ended(agent, wall, wrap, call=(camp_id, attempt, max(0.0, at - bridged)))
 
-    def apply_leg_vanished(self, agent: str, wall: float) -> None:
-        """The agent's leg ended while the service could not see it (a lost link): same as if it had."""
-        self._agent_leg_ended(agent, wall, wall)
+    def apply_leg_vanished(self, agent: str, ended: float, wall: float) -> None:
+        """The agent's leg ended (at ``ended``, Asterisk's record) while the service could not see it."""
+        self._agent_leg_ended(agent, ended, wall)
 
     def observe_answer(self, lc: LiveCall, outcome: str, at: float | None) -> None:
         """The ringing phase ended: the pacer learns the answer (or not) and the ring time, once."""

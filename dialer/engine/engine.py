@@ -75,9 +75,7 @@ class Engine:
         )
         self.outbox = Outbox(self.sessions, self.campaigns.get)
         self.placer = Placer(self, self._spawn)
-        records = self.settings.call_records
-        reader = CdrReader(records.url.get_secret_value(), records.table) if records.url else None
-        self.recovery = Recovery(self, reader)
+        self.recovery = Recovery(self, CdrReader.from_settings(self.settings.call_records))
         self.reconciled = False
         self.accepting = True
         self._task: asyncio.Task[None] | None = None

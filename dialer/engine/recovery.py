@@ -111,7 +111,8 @@ class Recovery:
             log.info("call %s ended while the link was down", key)
             metrics.RECOVERED.labels("record" if f else "memory").inc()
             eng.book.finish(key, wall)
-        # agents whose call vanished (their leg's Hangup never reached us): wrap-up as if it had
+        # agents whose call vanished (their leg's Hangup never reached us): wrap-up as if it had, with the
+        # end Asterisk recorded (the outage is not talk time)
         for a in list(eng.pool.agents.values()):
             if (
                 a.state in (AgentState.RINGING, AgentState.TALKING)
@@ -119,7 +120,9 @@ class Recovery:
                 and a.call_key not in live
             ):
                 if a.state == AgentState.TALKING:
-                    eng.book.apply_leg_vanished(a.ext, wall)
+                    f = (fates or {}).get(a.call_key)
+                    ended = f.ended_at.timestamp() if f is not None and f.ended_at is not None else wall
+                    eng.book.apply_leg_vanished(a.ext, ended, wall)
                 elif a.call_key not in eng.book.calls:
                     eng.pool.release(a.ext, wall, a.call_key)
 

@@ -51,8 +51,8 @@ async def pbx_records(settings: Any, keys: list[str]) -> dict[str, list[Any]]:
     """Asterisk's own records (CDR) of these calls, as the PBX wrote them."""
     from dialer.callrecords.reader import CdrReader
 
-    url = settings.call_records.url.get_secret_value()
-    reader = CdrReader(url, settings.call_records.table)
+    reader = CdrReader.from_settings(settings.call_records)
+    assert reader is not None, "call_records.url is not set"
     try:
         return await reader.rows_for(keys)
     finally:

@@ -207,3 +207,16 @@ def test_asterisks_record_tells_what_happened_to_a_call() -> None:
         f = fate("dlr-a", [_row(disposition=disposition)])
         assert f is not None and f.outcome is outcome
     assert fate("dlr-a", [_row(uniqueid="dlr-b", linkedid="dlr-b")]) is None
+
+
+def test_cdr_times_are_read_in_the_pbxs_zone() -> None:
+    """cdr_sqlite3_custom writes ``YYYY-MM-DD HH:MM:SS`` in the PBX's local time; an unanswered call's answer
+    is empty."""
+    from zoneinfo import ZoneInfo
+
+    from dialer.callrecords.fate import parse_stamp
+
+    moscow = ZoneInfo("Europe/Moscow")
+    assert parse_stamp("2026-11-30 12:00:05", moscow) == datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
+    assert parse_stamp("2026-11-30 12:00:05") == datetime(2026, 11, 30, 12, 0, 5, tzinfo=UTC)
+    assert parse_stamp("") is None and parse_stamp(None) is None
