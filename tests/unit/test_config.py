@@ -58,7 +58,10 @@ def test_another_file_by_path(tmp_path: Path) -> None:
             "calling_window.hours: window must end after it starts",
         ),
         ("calling_window:\n  hours:\n    funday: '09:00-10:00'\n", "unknown weekday 'funday'"),
-        ("outbound:\n  max_channels: 0\n", "outbound.max_channels: Input should be greater than or equal to 1"),
+        (
+            "outbound:\n  max_channels: 0\n",
+            "outbound.max_channels: Input should be greater than or equal to 1",
+        ),
         ("call_records:\n  table: 'cdr; drop'\n", "call_records.table: String should match pattern"),
         ("outbound:\n  dial_template: PJSIP/trunk\n", "outbound.dial_template: must contain {number}"),
         ("amii:\n  host: x\n", "amii: unknown key"),
