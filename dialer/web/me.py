@@ -15,6 +15,7 @@ from dialer.dispositions import history
 from dialer.dispositions import services as dispositions
 from dialer.dispositions.history import AttemptRow
 from dialer.dispositions.schemas import DispositionIn, DispositionOut
+from dialer.engine.notifier import Notifier
 from dialer.web import i18n, sse
 from dialer.web.agents import AgentOut, PauseIn, agent_out
 from dialer.web.api import AGENT, ANYONE, API, SSE, Call
@@ -204,7 +205,7 @@ async def my_events(call: Call) -> web.StreamResponse:
 )
 async def save_disposition(call: Call) -> DispositionOut:
     """An agent may dispose only of their own calls. The contact moves on at once (see
-    dialer.dispositions.services), and ``disposition.saved`` on the bus ends the agent's wrap-up."""
+    dialer.dispositions.services), which also tells the engine to end the agent's wrap-up."""
     agent_id = None if call.user.is_admin else call.user.agent_id
     if not call.user.is_admin and agent_id is None:
         raise ApiError(409, "this user is not linked to an agent extension", "extension")
@@ -215,12 +216,9 @@ async def save_disposition(call: Call) -> DispositionOut:
         actor=call.actor,
         agent_id=agent_id,
         region=call.service.settings.outbound.default_region,
+        notifier=Notifier(call.service.bus),
     )
     d = saved.disposition
-    if saved.agent_extension:
-        call.service.bus.publish(
-            {"type": "disposition.saved", "agent": saved.agent_extension, "attempt_id": d.attempt_id}
-        )
     return DispositionOut(
         id=d.id,
         attempt_id=d.attempt_id,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from dialer.dispositions import services as dispositions
 from dialer.dispositions.schemas import DispositionIn
+from dialer.engine.notifier import Notifier
 from dialer.offices import services
 from dialer.offices.schemas import (
     AppointmentIn,
@@ -214,18 +215,15 @@ async def book_appointment(call: Call) -> AppointmentOut:
             route=office.directions[:2000],
             notes=f"appointment {a.id}",
         )
-        saved = await dispositions.record(
+        await dispositions.record(
             call.service.sessions,
             body.attempt_id,
             disposition,
             actor=call.actor,
             agent_id=agent_id,
             region=call.service.settings.outbound.default_region,
+            notifier=Notifier(call.service.bus),
         )
-        if saved.agent_extension:
-            call.service.bus.publish(
-                {"type": "disposition.saved", "agent": saved.agent_extension, "attempt_id": body.attempt_id}
-            )
     return a
 
 
