@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from dialer import metrics
+from dialer.applications.card import application_card
 from dialer.db.models import Application
 from dialer.engine.agents import INBOUND_PRIORITY, OUTBOUND_PRIORITY
 from dialer.engine.callbook import LiveCall
@@ -142,7 +143,7 @@ class Routes:
                 eng.pool.release(agent.ext, time.time(), key)
             raise
 
-    async def _application(self, number: str) -> dict[str, str | None] | None:
+    async def _application(self, number: str) -> dict[str, Any] | None:
         if not number:
             return None
         try:
@@ -157,10 +158,4 @@ class Routes:
             return None
         if app is None:
             return None
-        return {
-            "number": app.number,
-            "applicant_name": app.applicant_name,
-            "status": app.status,
-            "pickup_office": app.pickup_office,
-            "pickup_from": app.pickup_from.isoformat() if app.pickup_from else None,
-        }
+        return application_card(app)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.applications.card import application_card
 from dialer.db.models import (
     Application,
     CallAttempt,
@@ -114,13 +115,7 @@ async def place(
     app_info = None
     label = contact.name or contact.phone
     if app is not None:
-        app_info = {
-            "number": app.number,
-            "applicant_name": app.applicant_name,
-            "status": app.status,
-            "pickup_office": app.pickup_office,
-            "pickup_from": app.pickup_from.isoformat() if app.pickup_from else None,
-        }
+        app_info = application_card(app)
         label = f"{app.applicant_name or contact.name or ''} {app.number}".strip()
     return Placed(
         attempt_id=attempt.id,
