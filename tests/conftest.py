@@ -24,6 +24,22 @@ BACKENDS = os.environ.get("DIALER_TEST_BACKENDS", "sqlite,postgresql").split(","
 DROP_DEADLINE = 15.0  # seconds to retry dropping a test database that another backend just entered
 
 
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that sets the service's logging up (``dialer.logs.setup_logging``) binds the root logger to
+    the stream pytest captured for that test; left in place, every later log line fails on the closed
+    stream ("--- Logging error ---"). Each test gets the root logger back as it found it."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("data")

@@ -216,7 +216,7 @@ async def test_activity_and_occupancy_from_the_database(db_url: str, tmp_path: P
         assert occ.logged_in_seconds_today == 90 * 60 and occ.talk_seconds_today == 25 * 60
         assert occ.today == 25 / 90
         assert (occ.talking_now, occ.logged_in_now, occ.now) == (1, 2, 0.5)
-        total = await activity.centre_occupancy(ss, "Europe/Moscow", tue_10)
-        assert total == occ  # one campaign, agents shared: the same figures
+        total, per_campaign = await activity.occupancies(ss, "Europe/Moscow", tue_10)
+        assert total == occ and per_campaign == {"a": occ}  # one campaign, agents shared: the same figures
     finally:
         await engine.dispose()
