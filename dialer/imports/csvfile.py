@@ -95,7 +95,9 @@ class _Lines:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                self.problems.setdefault(n, f"line {n} is not UTF-8 like the rest of the file (mixed encodings?)")
+                self.problems.setdefault(
+                    n, f"line {n} is not UTF-8 like the rest of the file (mixed encodings?)"
+                )
                 text = raw.decode("utf-8", "replace")
             if n == 1 and self.encoding == "utf-8-sig":
                 text = text.removeprefix("\ufeff")
