@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 BENCHES = {
-    "pacing": "bench.pacing",  # simulator: our pacer against the field
+    "pacing": "bench.pacing",  # simulator: our pacer against the field; --engine: the production engine too
     "engine": "bench.engine",  # concurrent calls, event lag, CPU per call, answer-to-agent (sandbox)
     "agi": "bench.agi_latency",  # FastAGI look-ups vs classic AGI (sandbox)
     "import": "bench.import_memory",  # 1,000,000-row import memory

@@ -62,6 +62,16 @@ def test_the_pacer_in_the_engine_learns_what_really_happened_to_each_call() -> N
     assert run.engine_modules_on_virtual_time  # the engine really ran on the loop's clock
 
 
+def test_a_simulated_day_is_the_same_for_the_same_seed() -> None:
+    """Virtual time and an in-thread database leave nothing to chance but the seed."""
+    scenario = stationary(4, 0.3).with_(day_seconds=600.0)
+    first = run_engine(scenario, "predictive", days=1, seed=3)
+    again = run_engine(scenario, "predictive", days=1, seed=3)
+    other = run_engine(scenario, "predictive", days=1, seed=4)
+    assert first.metrics == again.metrics and first.fates == again.fates
+    assert other.fates != first.fates
+
+
 def _run(policy: str) -> EngineRun:
     scenario = stationary(10, 0.3).with_(day_seconds=2700.0)
     return run_engine(scenario, policy, days=2, seed=11)

@@ -52,7 +52,6 @@ from dialer.simulator.scenario import CallFate, Scenario
 if TYPE_CHECKING:
     from dialer.service import Service
 
-REPO = Path(__file__).resolve().parents[3]
 EPOCH = datetime(2030, 1, 7, 8, 0, tzinfo=UTC).timestamp()  # a Monday, 08:00 UTC: loop time 0
 FIRST_DAY = 3600.0  # the first day opens at 09:00
 DAY = 86400.0
@@ -503,8 +502,10 @@ async def _run(
     world = CallCentre(sc, loop, seed=seed, agent_answer=agent_answer, inbound_per_hour=inbound_per_hour)
     world.sessions = sessions
     camp_id = await _setup(sessions, sc, policy, ratio, world.agents)
+    own = tmp / "engine.yaml"  # the service's defaults, not whatever config.yaml the checkout holds
+    own.write_text("{}\n")
     settings = load_settings(
-        REPO / "config.yaml",
+        own,
         data_dir=tmp,
         database={"url": f"sqlite+aiosqlite:///{db_path}"},
         calling_window={"hours": {d: "00:00-24:00" for d in WEEKDAYS}, "holidays": []},
