@@ -31,7 +31,8 @@ def cdr_file(path: Path, rows: list[tuple[Any, ...]]) -> str:
 
 
 def ts(seconds_ago: float) -> str:
-    return f"{(NOW - timedelta(seconds=seconds_ago)).timestamp():.6f}"
+    """As cdr_sqlite3_custom writes it: local time of the PBX (UTC in the sandbox), to the second."""
+    return (NOW - timedelta(seconds=seconds_ago)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def test_the_audit_reads_records_and_database_and_names_each_breach(
