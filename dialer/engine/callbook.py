@@ -46,6 +46,8 @@ class LiveCall:
     amd: bool = False
     abandon_observed: bool = False
     sent: bool = True  # False between the attempt's commit and its Originate leaving the process
+    acked: bool = True  # False until Asterisk acknowledged the Originate
+    blind: bool = False  # the AMI link was lost while the call was in flight: events may be missing
 
 
 @dataclass
@@ -70,10 +72,15 @@ class MarkBridged:
 
 @dataclass(frozen=True)
 class SaveFinish:
-    """The attempt's outcome, to be committed before the call is forgotten for good."""
+    """The attempt's outcome, to be committed before the call is forgotten for good. ``verify``: the engine
+    may not have seen everything (the link was lost while the call was up, or Asterisk never acknowledged
+    the Originate), so Asterisk's own record is consulted before writing (see outbox.py)."""
 
     finish: Finish
     camp_id: int
+    key: str = ""
+    verify: bool = False
+    acked: bool = True
 
 
 Effect = MarkBridged | SaveFinish
@@ -173,6 +180,13 @@ class CallBook:
         wrap = float(camp.wrapup_seconds) if camp else INBOUND_WRAPUP
         self.pool.leg_ended(agent, wall, wrap, call=(camp_id, attempt, max(0.0, at - bridged)))
 
+    def connected_unseen(self, lc: LiveCall, agent: str, agent_uid: str, wall: float) -> None:
+        """Reconciliation found the call bridged to ``agent``: the bridge happened while the link was down."""
+        self.tracker.adopt_agent_leg(lc.placed.key, agent, agent_uid)
+        lc.tracked.facts.agent_connected = True
+        lc.tracked.bridged_at = lc.tracked.bridged_at or wall
+        self._connected(lc, agent, lc.tracked.bridged_at, wall)
+
     def apply_leg_vanished(self, agent: str, ended: float, wall: float) -> None:
         """The agent's leg ended (at ``ended``, Asterisk's record) while the service could not see it."""
         self._agent_leg_ended(agent, ended, wall)
@@ -238,7 +252,7 @@ class CallBook:
             talk_seconds=_span(t.bridged_at, t.hungup_at),
             decided_at=self.clock(),
         )
-        self.outbox.append(SaveFinish(f, lc.camp_id))
+        self.outbox.append(SaveFinish(f, lc.camp_id, lc.placed.key, lc.blind or not lc.acked, lc.acked))
         name = camp.name if camp else "?"
         metrics.CALLS.labels(name, outcome.value).inc()
         if live.answered:
@@ -256,7 +270,10 @@ class CallBook:
             t = lc.tracked
             if lc.inbound or t.finished or t.facts.answered or t.hungup_at is not None:
                 continue
-            if wall - lc.sent_at > lc.ring_timeout + LOST_AFTER:
+            deadline = lc.ring_timeout + LOST_AFTER
+            if t.ringing_at is not None:
+                deadline *= 2  # Asterisk has the call (its channel was seen): its own events should end it
+            if wall - lc.sent_at > deadline:
                 self.finish(key, wall)
 
     def take_effects(self) -> list[Effect]:

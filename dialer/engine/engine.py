@@ -76,6 +76,7 @@ class Engine:
         self.outbox = Outbox(self.sessions, self.campaigns.get)
         self.placer = Placer(self, self._spawn)
         self.recovery = Recovery(self, CdrReader.from_settings(self.settings.call_records))
+        self.outbox.verify_with = self.recovery.fates
         self.reconciled = False
         self.accepting = True
         self._task: asyncio.Task[None] | None = None
@@ -279,6 +280,8 @@ class Engine:
             if self.reconciled:
                 log.warning("AMI link %s: no new calls until it is back and reconciled", state.value)
             self.reconciled = False
+            for lc in self.book.calls.values():
+                lc.blind = lc.blind or lc.sent  # events may be lost: Asterisk's record will be consulted
 
     async def reconcile(self) -> None:
         await self.recovery.reconcile()

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from dialer import metrics
-from dialer.engine import attempts
+from dialer.callrecords.fate import CallFate
+from dialer.engine import attempts, store
+from dialer.engine.attempts import Finish
 from dialer.engine.callbook import Effect, MarkBridged, SaveFinish
+from dialer.engine.outcomes import Outcome
 from dialer.engine.runtime import CampaignRuntime, Sessions
 
 log = logging.getLogger(__name__)
 
+UNPLACED_RETRY = 60.0  # seconds a contact waits after an Originate that Asterisk never placed
 FIRST_RETRY = 0.5
 MAX_RETRY = 30.0
 
@@ -37,6 +42,8 @@ class Outbox:
         self.campaign = campaign
         self.pending: list[_Pending] = []
         self._lock = asyncio.Lock()
+        # Asterisk's verdict on calls (Recovery.fates): None when its records can't be read
+        self.verify_with: Callable[[list[str]], Awaitable[dict[str, CallFate] | None]] | None = None
 
     def add(self, effects: list[Effect]) -> None:
         self.pending.extend(_Pending(e) for e in effects)
@@ -85,5 +92,36 @@ class Outbox:
     async def _run(self, e: Effect) -> None:
         if isinstance(e, MarkBridged):
             await attempts.mark_bridged(self.sessions, e.attempt_id, e.agent, e.at)
-        else:
-            await attempts.finish(self.sessions, e.finish, self.campaign(e.camp_id))
+            return
+        finish = e.finish
+        if e.verify and self.verify_with is not None:
+            fates = await self.verify_with([e.key])
+            found = fates.get(e.key) if fates is not None else None
+            if found is not None:
+                finish = with_record(finish, found)
+            elif fates is not None and not e.acked:
+                # never acknowledged, and Asterisk has no record of it: it placed no call
+                retry_at = (finish.decided_at or finish.ended_at) + timedelta(seconds=UNPLACED_RETRY)
+                await store.cancel_unsent(self.sessions, finish.attempt_id, retry_at)
+                return
+        await attempts.finish(self.sessions, finish, self.campaign(e.camp_id))
+
+
+def with_record(f: Finish, fate: CallFate) -> Finish:
+    """The engine's verdict completed by Asterisk's record; a call either saw connected stays connected."""
+    outcome = Outcome.CONNECTED if Outcome.CONNECTED in (f.outcome, fate.outcome) else fate.outcome
+    facts = replace(
+        f.facts,
+        answered=f.facts.answered or fate.answered_at is not None,
+        agent_connected=outcome is Outcome.CONNECTED,
+    )
+    return replace(
+        f,
+        outcome=outcome,
+        facts=facts,
+        answered_at=f.answered_at or fate.answered_at,
+        bridged_at=f.bridged_at or fate.bridged_at,
+        agent_ext=f.agent_ext or fate.agent,
+        ended_at=fate.ended_at or f.ended_at,
+        talk_seconds=fate.talk_seconds if fate.talk_seconds is not None else f.talk_seconds,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dialer import metrics
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REFUSED_RETRY = 60.0  # seconds a contact waits after Asterisk refused its Originate
 BUSY_STATES = (AgentState.RINGING, AgentState.TALKING, AgentState.WRAPUP)
 
 
@@ -177,7 +178,9 @@ class Placer:
         """Register the call (synchronously, right after its commit), then send it in the background."""
         wall = time.time()
         tracked = self.eng.tracker.expect(p.key, wall)
-        self.eng.book.register(LiveCall(p, c.id, tracked, wall, c.ring_timeout, amd=c.amd, sent=False))
+        self.eng.book.register(
+            LiveCall(p, c.id, tracked, wall, c.ring_timeout, amd=c.amd, sent=False, acked=False)
+        )
         self.spawn(self.originate(c, p))
 
     async def originate(self, c: CampaignRuntime, p: Placed) -> None:
@@ -218,19 +221,19 @@ class Placer:
             log.warning("attempt %s: link lost before Originate was acknowledged", p.attempt_id, extra=extra)
             return
         if resp.get("Response") != "Success":
+            # Asterisk placed no call (shutting down, still booting, a dialplan not loaded yet): the attempt
+            # is given back, not counted, and the contact waits a little so a refusing PBX is not hammered
             msg = str(resp.get("Message", ""))
             log.warning("attempt %s refused by Asterisk: %s", p.attempt_id, msg, extra=extra)
-            if "shutting down" in msg.lower():
-                await self._end_unsent(p)  # no call was placed: the attempt is given back
-                return
-            lc.tracked.originate_done = True
-            lc.tracked.originate_at = lc.tracked.originate_seen = time.time()
+            await self._end_unsent(p, retry_in=REFUSED_RETRY)
             return
+        lc.acked = True
         await attempts.mark_sent(eng.sessions, p.attempt_id)
 
-    async def _end_unsent(self, p: Placed) -> None:
+    async def _end_unsent(self, p: Placed, retry_in: float | None = None) -> None:
         self.eng.book.forget_unsent(p.key, time.time())
-        await store.cancel_unsent(self.eng.sessions, p.attempt_id)
+        retry_at = self.eng.clock() + timedelta(seconds=retry_in) if retry_in else None
+        await store.cancel_unsent(self.eng.sessions, p.attempt_id, retry_at)
 
 
 def share_agents(

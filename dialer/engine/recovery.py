@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialer import metrics
 from dialer.ami.link import AmiError
-from dialer.callrecords.fate import CallFate, fate
+from dialer.callrecords.fate import CallFate, agent_of, fate
 from dialer.callrecords.reader import CdrReader, RecordsUnavailable
 from dialer.db.models import AgentState
 from dialer.engine import attempts
@@ -88,6 +88,7 @@ class Recovery:
             by_linked: dict[str, list[Any]] = {}
             for c in chans:
                 by_linked.setdefault(str(c.get("Linkedid")), []).append(c)
+            self._learn_unseen_bridges(live, by_linked, wall)
             await self._close_vanished(live, wall)
             await eng.reload(wall)
             await self._adopt_or_close(live, by_linked, wall)
@@ -96,10 +97,28 @@ class Recovery:
                 "reconciled with Asterisk: %d channels, %d calls followed", len(chans), len(eng.book.calls)
             )
 
-    async def _close_vanished(self, live: dict[str, Any], wall: float) -> None:
-        """Calls we were following (outbound and inbound) that ended while we could not see."""
+    def _learn_unseen_bridges(
+        self, live: dict[str, Any], by_linked: dict[str, list[Any]], wall: float
+    ) -> None:
+        """Calls still up that were bridged to an agent while the link was down: the agent is talking."""
         eng = self.eng
-        gone = [k for k, lc in eng.book.calls.items() if lc.sent and k not in live]
+        for key, lc in list(eng.book.calls.items()):
+            if key not in live or lc.tracked.facts.agent_connected:
+                continue
+            for other in by_linked.get(key, []):
+                agent = agent_of(str(other.get("Channel", "")))
+                up = str(other.get("ChannelState")) == "6"
+                if agent and up and agent in eng.pool.agents and other.get("Uniqueid") != key:
+                    log.info("call %s was bridged to agent %s while the link was down", key, agent)
+                    eng.book.connected_unseen(lc, agent, str(other.get("Uniqueid")), wall)
+                    break
+
+    async def _close_vanished(self, live: dict[str, Any], wall: float) -> None:
+        """Calls we were following (outbound and inbound) that ended while we could not see. One whose
+        Originate was never acknowledged is left to the watchdog: it may still reach Asterisk (a frozen
+        link delivers late), so its number stays in flight until Asterisk's record or the deadline says."""
+        eng = self.eng
+        gone = [k for k, lc in eng.book.calls.items() if lc.sent and lc.acked and k not in live]
         fates = await self.fates([k for k in gone if not eng.book.calls[k].inbound]) if gone else {}
         for key in gone:
             lc = eng.book.calls.get(key)
@@ -108,6 +127,7 @@ class Recovery:
             f = (fates or {}).get(key)
             if f is not None:
                 _merge(lc, f)
+                lc.blind = False  # Asterisk's record is in: nothing left to verify
             log.info("call %s ended while the link was down", key)
             metrics.RECOVERED.labels("record" if f else "memory").inc()
             eng.book.finish(key, wall)

@@ -130,8 +130,10 @@ async def place(
     )
 
 
-async def cancel_unsent(sessions: Sessions, attempt_id: int) -> None:
-    """The Originate never left the process: undo the attempt so it neither counts nor blocks the number."""
+async def cancel_unsent(sessions: Sessions, attempt_id: int, retry_at: datetime | None = None) -> None:
+    """Asterisk never placed the call (the Originate never left the process, was refused, or was never
+    acknowledged and left no record): undo the attempt so it neither counts nor blocks the number. With
+    ``retry_at``, the contact waits until then (an Asterisk that refuses calls is not hammered)."""
     async with sessions() as s:
         attempt = await s.get(CallAttempt, attempt_id)
         if attempt is None or attempt.ended_at is not None:
@@ -143,6 +145,10 @@ async def cancel_unsent(sessions: Sessions, attempt_id: int) -> None:
             await s.execute(
                 update(Contact)
                 .where(Contact.id == attempt.contact_id, Contact.state == ContactState.DIALING)
-                .values(state=ContactState.PENDING, attempts=Contact.attempts - 1)
+                .values(
+                    state=ContactState.PENDING,
+                    attempts=Contact.attempts - 1,
+                    **({"next_attempt_at": retry_at} if retry_at is not None else {}),
+                )
             )
         await s.commit()

@@ -251,3 +251,95 @@ async def test_reconciliation_never_closes_an_attempt_that_is_about_to_be_sent(
         a = await s.get(CallAttempt, p.attempt_id)
     assert a is not None and a.ended_at is None and a.state == "created"
     assert await _inflight(sessions) == {p.phone}
+
+
+async def test_an_outcome_seen_through_an_outage_is_checked_against_asterisks_record(
+    sessions: Sessions,
+) -> None:
+    """The soak's findings: a bridge made while the link was frozen ends as 'abandoned' in the engine's eyes,
+    but Asterisk recorded it connected (the person must not be called again); an Originate never
+    acknowledged that Asterisk has no record of placed no call (it is given back, not counted)."""
+    camp = await _campaign(sessions, ["+79900001231", "+79900001232"], max_attempts=3)
+    talked, ghost = await _place(sessions, camp), await _place(sessions, camp)
+    await attempts.mark_sent(sessions, talked.attempt_id)
+    connected = CallFate(
+        Outcome.CONNECTED,
+        "101",
+        NOW,
+        NOW + timedelta(seconds=2),
+        NOW + timedelta(seconds=2),
+        NOW + timedelta(seconds=12),
+        10.0,
+    )
+
+    async def records(keys: list[str]) -> dict[str, CallFate]:
+        return {talked.key: connected} if talked.key in keys else {}
+
+    box = Outbox(sessions, {camp.id: camp}.get)
+    box.verify_with = records
+    box.add(
+        [
+            SaveFinish(_finish(talked, Outcome.ABANDONED), camp.id, talked.key, verify=True, acked=True),
+            SaveFinish(_finish(ghost, Outcome.FAILED), camp.id, ghost.key, verify=True, acked=False),
+        ]
+    )
+    await box.flush(1000.0)
+    async with sessions() as s:
+        rows = {a.id: a for a in (await s.execute(select(CallAttempt))).scalars()}
+        contacts = {c.phone: c for c in (await s.execute(select(Contact))).scalars()}
+    assert rows[talked.attempt_id].outcome == "connected" and rows[talked.attempt_id].talk_seconds == 10.0
+    assert contacts[talked.phone].state == "done"
+    assert rows[ghost.attempt_id].state == "not_sent"
+    assert contacts[ghost.phone].state == "pending" and contacts[ghost.phone].attempts == 0
+    assert contacts[ghost.phone].next_attempt_at is not None
+    assert await _inflight(sessions) == set()
+
+
+class _AsteriskWithABridge(_QuietAsterisk):
+    """The customer's channel is up and bridged to agent 101's leg (made while the link was frozen)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    async def list_action(self, action: dict[str, Any], timeout: float = 10.0) -> list[Any]:
+        if action["Action"] != "CoreShowChannels":
+            return []
+        return [
+            {
+                "Channel": "PJSIP/carrier-00000001",
+                "Uniqueid": self.key,
+                "Linkedid": self.key,
+                "ChannelState": "6",
+            },
+            {"Channel": "PJSIP/101-00000002", "Uniqueid": "1.2", "Linkedid": self.key, "ChannelState": "6"},
+        ]
+
+
+async def test_reconciliation_learns_a_bridge_made_while_the_link_was_down(
+    sessions: Sessions, tmp_path: Any
+) -> None:
+    from types import SimpleNamespace
+
+    from dialer.bus import EventBus
+    from dialer.config import load_settings
+    from dialer.engine.callbook import LiveCall, MarkBridged
+    from dialer.engine.engine import Engine
+    from tests.integration.engine_harness import REPO
+
+    camp = await _campaign(sessions, ["+79900001231"])
+    p = await _place(sessions, camp)
+    settings = load_settings(REPO / "config.yaml", data_dir=tmp_path, call_records={"url": None})
+    svc = SimpleNamespace(
+        settings=settings, sessions=sessions, ami=_AsteriskWithABridge(p.key), bus=EventBus()
+    )
+    eng = Engine(svc)  # type: ignore[arg-type]
+    eng.pool.sync(await runtime.load_agents(sessions), 1000.0)
+    tracked = eng.tracker.expect(p.key, 1000.0)
+    tracked.facts.answered = True
+    lc = LiveCall(p, camp.id, tracked, 1000.0, camp.ring_timeout, blind=True)
+    eng.book.register(lc)
+    eng.pool.ringing("101", p.key, camp.id, 1000.0)  # claimed by the route, then the link froze
+    await eng.recovery.reconcile()
+    assert eng.pool.agents["101"].state == "talking" and lc.tracked.facts.agent_connected
+    assert any(isinstance(e, MarkBridged) and e.agent == "101" for e in eng.book.outbox)
