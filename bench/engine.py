@@ -106,14 +106,16 @@ async def engine_level(h: Harness, n: int, camp_name: str) -> dict[str, float]:
     async with h.sessions() as s:
         await s.execute(update(Campaign).where(Campaign.name == camp_name).values(state="paused"))
         await s.commit()
-    await eng._reload(time.time())
+    await eng.reload(time.time())
     rt = next(c for c in eng.campaigns.values() if c.name == camp_name)
     async with h.sessions() as s:
         contacts = await fetch_due(s, rt, eng.clock(), n, reserved=False)
     c0 = _cpu()
     t0 = time.monotonic()
-    placed = [await place(h.sessions, rt, c, eng.clock(), None) for c in contacts]
-    await asyncio.gather(*(eng._originate(rt, p) for p in placed if p is not None))
+    placed = [p for c in contacts if (p := await place(h.sessions, rt, c, eng.clock(), None)) is not None]
+    for p in placed:
+        eng.placer.register(rt, p)
+    await asyncio.gather(*(eng.placer.originate(rt, p) for p in placed))
     place_time = time.monotonic() - t0
     await asyncio.sleep(4)
     cpu = _cpu() - c0

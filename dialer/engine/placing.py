@@ -176,12 +176,16 @@ class Placer:
     # ---- one call ------------------------------------------------------------------------------------
     def _launch(self, c: CampaignRuntime, p: Placed) -> None:
         """Register the call (synchronously, right after its commit), then send it in the background."""
+        self.register(c, p)
+        self.spawn(self.originate(c, p))
+
+    def register(self, c: CampaignRuntime, p: Placed) -> None:
+        """The call book knows the call before its Originate can leave (and before any await)."""
         wall = time.time()
         tracked = self.eng.tracker.expect(p.key, wall)
         self.eng.book.register(
             LiveCall(p, c.id, tracked, wall, c.ring_timeout, amd=c.amd, sent=False, acked=False)
         )
-        self.spawn(self.originate(c, p))
 
     async def originate(self, c: CampaignRuntime, p: Placed) -> None:
         eng = self.eng
