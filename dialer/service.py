@@ -110,6 +110,7 @@ class Service:
             "database": db,
             "ami": self.ami.state.value,
             "ami_error": self.ami.last_error,
+            "reconciled": bool(self.dialer.reconciled) if self.dialer is not None else None,
             "fastagi_sessions": self.fastagi.active,
             "uptime_seconds": round(time.monotonic() - self.started, 1),
         }

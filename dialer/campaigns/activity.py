@@ -93,11 +93,14 @@ class SnapshotFacts:
 class LinkOnly:
     """A running service seen from outside (its /healthz): the link, nothing per campaign."""
 
-    def __init__(self, ami: str) -> None:
+    def __init__(self, ami: str, reconciled: bool | None = None) -> None:
         self.ami = ami
+        self.reconciled = reconciled
 
     def link(self) -> LinkFact:
-        return "up" if self.ami == "up" else "down"
+        if self.ami != "up":
+            return "down"
+        return "reconciling" if self.reconciled is False else "up"
 
     def campaign(self, name: str) -> CampaignEngineFacts | None:
         return None
@@ -117,7 +120,8 @@ async def probe_service(bind: str, timeout: float = 1.0) -> EngineFacts:
         health = await asyncio.to_thread(_get_health, bind, timeout)
     except Exception:  # refused, timed out, not our service: no service to dial
         return NoService()
-    return LinkOnly(str(health.get("ami", "down")))
+    reconciled = health.get("reconciled")
+    return LinkOnly(str(health.get("ami", "down")), reconciled if isinstance(reconciled, bool) else None)
 
 
 def default_window(settings: Settings) -> dict[str, Any]:

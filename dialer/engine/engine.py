@@ -306,7 +306,8 @@ class Engine:
                 "abandoned_today": live.abandoned,
                 "abandon_rate": rate,
                 "abandon_cap": c.abandon_cap,
-                "cap_reached": live.answered > 0 and rate >= c.abandon_cap,
+                # at or over the cap, or the guard held the last decision back (calls go one per free agent)
+                "cap_reached": (live.answered > 0 and rate >= c.abandon_cap) or "abandon cap" in live.reason,
                 "dial_level": round(live.dial_level, 3),
                 "pacing_reason": live.reason,
                 "launched": live.launched,
