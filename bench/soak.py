@@ -53,6 +53,7 @@ from dialer.sandbox import CARRIER_AMI, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK_WAIT = 300.0
+FAULT_TAIL = timedelta(seconds=15)  # a fault's effects outlast it by an agent's ring time and a Ping deadline
 CAMPAIGN = "soak"
 # the carrier's behaviours by last digit (README): mostly people who answer, every other kind mixed in
 DIGITS = "1111999002334567891"
@@ -297,7 +298,11 @@ async def run_soak(
             await asyncio.sleep(wait)
             name = next(order)
             t = time.monotonic()
+            began = datetime.now(UTC)
             note = await inj.runner(name)()
+            # a call answered during a fault (an agent's phone gone, the link or the database away) may be
+            # abandoned for want of anyone to route it to: kept out of the abandon cap, counted apart
+            inj.outages.append((began, datetime.now(UTC) + FAULT_TAIL))
             trials[name] += 1
             events.append(
                 {"at": datetime.now(UTC).isoformat(timespec="seconds"), "fault": name, "what": note}

@@ -46,7 +46,7 @@ class Faults:
         self.s = soak
         self.rng = rng
         self.blind: list[tuple[datetime, datetime]] = []  # the PBX dead: no records written
-        self.outages: list[tuple[datetime, datetime]] = []  # the service dead: nobody routes answered calls
+        self.outages: list[tuple[datetime, datetime]] = []  # faults' spans: nobody may route an answered call
         self.notes: list[str] = []
 
     def runner(self, name: str) -> Callable[[], Awaitable[str]]:
