@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,9 +15,8 @@ from sqlalchemy import delete, select
 from dialer.agents import services as agents
 from dialer.campaigns import activity, services
 from dialer.campaigns.schemas import DEFAULT_RETRY_DELAYS, CampaignSpec, CampaignStatus
-from dialer.config import WEEKDAYS, Settings, load_settings
-from dialer.db import migrate
-from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.config import WEEKDAYS, Settings
+from dialer.db.clirun import run_with_database
 from dialer.db.models import AgentPresence, Campaign, Contact
 from dialer.errors import ServiceError
 from dialer.imports.csvfile import CsvFormatError, read_rows
@@ -27,18 +25,7 @@ T = TypeVar("T")
 ACTOR = "cli"
 
 
-def _run(args: argparse.Namespace, fn: Callable[[Settings, services.Sessions], Awaitable[T]]) -> T:
-    settings = load_settings(args.config)
-
-    async def main() -> T:
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            return await fn(settings, make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+_run = run_with_database
 
 
 def _fail(e: Exception) -> int:

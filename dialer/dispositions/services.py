@@ -77,6 +77,20 @@ def _apply(data: DispositionIn, contact: Contact, camp: Campaign | None, attempt
             contact.callback_agent_id = None
 
 
+async def open_call(s: AsyncSession, attempt_id: int, agent_id: int | None) -> CallAttempt:
+    """The call to dispose of: it exists, it is the agent's own (``agent_id`` set; anyone else's is reported
+    as not found, so agents learn nothing about other calls), and it has no disposition yet."""
+    attempt = await s.get(CallAttempt, attempt_id)
+    if attempt is None or (agent_id is not None and attempt.agent_id != agent_id):
+        raise NotFound(f"no call {attempt_id} of yours", field="attempt_id")
+    taken = (
+        await s.execute(select(Disposition.id).where(Disposition.attempt_id == attempt_id).limit(1))
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict(f"call {attempt_id} already has a disposition", field="attempt_id")
+    return attempt
+
+
 async def record(
     sessions: Sessions,
     attempt_id: int,
@@ -91,14 +105,7 @@ async def record(
     (anyone else's is reported as not found, so agents learn nothing about other calls)."""
     _check_times(data)
     async with sessions() as s:
-        attempt = await s.get(CallAttempt, attempt_id)
-        if attempt is None or (agent_id is not None and attempt.agent_id != agent_id):
-            raise NotFound(f"no call {attempt_id} of yours", field="attempt_id")
-        taken = (
-            await s.execute(select(Disposition.id).where(Disposition.attempt_id == attempt_id).limit(1))
-        ).scalar_one_or_none()
-        if taken is not None:
-            raise Conflict(f"call {attempt_id} already has a disposition", field="attempt_id")
+        attempt = await open_call(s, attempt_id, agent_id)
         contact = await s.get(Contact, attempt.contact_id) if attempt.contact_id is not None else None
         camp = await s.get(Campaign, attempt.campaign_id) if attempt.campaign_id is not None else None
         agent = await s.get(Agent, attempt.agent_id) if attempt.agent_id is not None else None

@@ -7,16 +7,14 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
-from dialer.config import WEEKDAYS, Settings, load_settings
-from dialer.db import migrate
-from dialer.db.engine import make_engine, make_sessionmaker
+from dialer.config import WEEKDAYS, Settings
+from dialer.db.clirun import run_with_database
 from dialer.errors import ServiceError
 from dialer.offices import reminders, services
 from dialer.offices.schemas import OfficeIn, OfficeOut
@@ -25,18 +23,7 @@ T = TypeVar("T")
 ACTOR = "cli"
 
 
-def _run(args: argparse.Namespace, fn: Callable[[Settings, services.Sessions], Awaitable[T]]) -> T:
-    settings = load_settings(args.config)
-
-    async def main() -> T:
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            return await fn(settings, make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+_run = run_with_database
 
 
 def _day(text: str) -> date:

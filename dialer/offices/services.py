@@ -33,11 +33,10 @@ from dialer.db.models import (
     ApplicationStatus,
     Appointment,
     AppointmentState,
-    CallAttempt,
-    Disposition,
     Office,
 )
 from dialer.db.types import utcnow
+from dialer.dispositions.services import open_call
 from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.imports.csvfile import CsvFormatError, read_rows
 from dialer.offices import ledger
@@ -706,11 +705,4 @@ async def check_open_call(sessions: Sessions, attempt_id: int, agent_id: int | N
     """Before booking for a call: the call exists (and is the agent's own) and has no disposition yet, so
     the booking and its disposition are not split by a foreseeable refusal."""
     async with sessions() as s:
-        attempt = await s.get(CallAttempt, attempt_id)
-        if attempt is None or (agent_id is not None and attempt.agent_id != agent_id):
-            raise NotFound(f"no call {attempt_id} of yours", field="attempt_id")
-        taken = (
-            await s.execute(select(Disposition.id).where(Disposition.attempt_id == attempt_id).limit(1))
-        ).scalar_one_or_none()
-        if taken is not None:
-            raise Conflict(f"call {attempt_id} already has a disposition", field="attempt_id")
+        await open_call(s, attempt_id, agent_id)
