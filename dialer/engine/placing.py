@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REFUSED_RETRY = 60.0  # seconds a contact waits after Asterisk refused its Originate
+REFUSED_RETRY = 15.0  # seconds a contact waits after Asterisk refused its Originate (e.g. still booting)
 BUSY_STATES = (AgentState.RINGING, AgentState.TALKING, AgentState.WRAPUP)
 
 
@@ -229,7 +229,9 @@ class Placer:
             # is given back, not counted, and the contact waits a little so a refusing PBX is not hammered
             msg = str(resp.get("Message", ""))
             log.warning("attempt %s refused by Asterisk: %s", p.attempt_id, msg, extra=extra)
-            await self._end_unsent(p, retry_in=REFUSED_RETRY)
+            # shutting down: the link drops next and nothing dials until Asterisk is back and reconciled
+            delay = None if "shutting down" in msg.lower() else REFUSED_RETRY
+            await self._end_unsent(p, retry_in=delay)
             return
         lc.acked = True
         await attempts.mark_sent(eng.sessions, p.attempt_id)
