@@ -3,7 +3,11 @@ own call records, and the simulated network's view."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +23,9 @@ __all__ = [
     "NetworkWatch",
     "free_port",
     "pbx_records",
+    "run_cli",
     "seed_answered_today",
+    "serve_process",
     "sim",
 ]
 
@@ -89,3 +95,25 @@ class NetworkWatch:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.link.stop()
+
+
+def serve_process(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`dialer serve` as its own process (so a test can kill -9 it), its output appended to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dialer", "--config", str(cfg), "serve"],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def run_cli(cfg: Path, *args: str) -> str:
+    """A `dialer` CLI command that must succeed; its output."""
+    r = subprocess.run(
+        [sys.executable, "-m", "dialer", "--config", str(cfg), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,33 +26,15 @@ from tests.integration.engine_harness import (
     NetworkWatch,
     free_port,
     pbx_records,
+    run_cli,
     seed_answered_today,
+    serve_process,
     sim,
 )
 
 pytestmark = pytest.mark.asterisk
 
 FAST_RETRY = {"busy": 1, "noanswer": 1, "congestion": 1, "failed": 1, "abandoned": 1, "machine": 1}
-
-
-def _cli(cfg: Path, *args: str) -> str:
-    r = subprocess.run(
-        [sys.executable, "-m", "dialer", "--config", str(cfg), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    return r.stdout
-
-
-def _serve(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dialer", "--config", str(cfg), "serve"],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
 
 async def test_a_crash_during_a_connected_call_never_gets_the_person_called_again(
@@ -80,7 +60,7 @@ async def test_a_crash_during_a_connected_call_never_gets_the_person_called_agai
     phone = sim("2", 700)  # answers after 2 s, talks 30 s
     csv = tmp_path / "c.csv"
     csv.write_text(f"phone,application_number,name\n{phone},K-1,Person\n")
-    _cli(
+    run_cli(
         cfg,
         "campaign",
         "create",
@@ -100,11 +80,11 @@ async def test_a_crash_during_a_connected_call_never_gets_the_person_called_agai
         camp = (await s.execute(select(Campaign).where(Campaign.name == "crash-talk"))).scalar_one()
         camp.retry_delays = FAST_RETRY
         await s.commit()
-    _cli(cfg, "agent", "login", "101")
-    _cli(cfg, "campaign", "start", "crash-talk")
+    run_cli(cfg, "agent", "login", "101")
+    run_cli(cfg, "campaign", "start", "crash-talk")
     log = tmp_path / "serve.log"
     async with NetworkWatch() as network:
-        p = _serve(cfg, log)
+        p = serve_process(cfg, log)
         try:
             deadline = time.monotonic() + 40
             bridged = None
@@ -124,7 +104,7 @@ async def test_a_crash_during_a_connected_call_never_gets_the_person_called_agai
                 records = await pbx_records(sandbox.settings, [bridged.uniqueid or ""])
                 await asyncio.sleep(0.5)
             assert records, "Asterisk wrote no record of the call"
-            p = _serve(cfg, log)
+            p = serve_process(cfg, log)
             deadline = time.monotonic() + 60
             state = ""
             while state != "completed" and time.monotonic() < deadline:

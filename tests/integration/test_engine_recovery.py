@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,29 +18,9 @@ from dialer.ami.link import AmiLink
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import CallAttempt, Campaign, Contact, InflightNumber
 from dialer.sandbox import CARRIER_AMI
-from tests.integration.engine_harness import ALL_DAY, free_port, sim
+from tests.integration.engine_harness import ALL_DAY, free_port, run_cli, serve_process, sim
 
 pytestmark = pytest.mark.asterisk
-
-
-def _serve(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dialer", "--config", str(cfg), "serve"],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def _cli(cfg: Path, *args: str) -> str:
-    r = subprocess.run(
-        [sys.executable, "-m", "dialer", "--config", str(cfg), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
@@ -66,7 +44,7 @@ async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
     csv.write_text(
         "phone,application_number,name\n" + "".join(f"{p},R-{i},Person {i}\n" for i, p in enumerate(phones))
     )
-    _cli(
+    run_cli(
         cfg,
         "campaign",
         "create",
@@ -80,8 +58,8 @@ async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
         "--wrapup-seconds",
         "0",
     )
-    _cli(cfg, "agent", "login", "101", "102", "103", "104")
-    _cli(cfg, "campaign", "start", "crash")
+    run_cli(cfg, "agent", "login", "101", "102", "103", "104")
+    run_cli(cfg, "campaign", "start", "crash")
 
     # count what the phone network really receives, per number
     host, port, user, secret = CARRIER_AMI
@@ -97,7 +75,7 @@ async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
     await network.wait_up(10)
 
     log = tmp_path / "serve.log"
-    p = _serve(cfg, log)
+    p = serve_process(cfg, log)
     try:
         # wait until calls are in flight, some answered and talking to agents
         deadline = time.monotonic() + 30
@@ -108,7 +86,7 @@ async def test_killing_the_service_mid_campaign_loses_and_repeats_nothing(
         p.send_signal(signal.SIGKILL)
         p.wait(10)
         await asyncio.sleep(1)
-        p = _serve(cfg, log)
+        p = serve_process(cfg, log)
         engine = make_engine(db_url)
         sessions = make_sessionmaker(engine)
         deadline = time.monotonic() + 150
