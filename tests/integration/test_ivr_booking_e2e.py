@@ -49,8 +49,13 @@ class Door:
         self.server.add_route("inbound", self._inbound)
 
     async def _ivr(self, session: AgiSession) -> None:
-        route = make_route(AsyncDirectory(self.sessions), IvrConfig(), async_bookings(self.sessions))
-        await route(session)
+        directory = AsyncDirectory(self.sessions)
+        try:
+            await make_route(directory, IvrConfig(), async_bookings(self.sessions))(session)
+        finally:
+            await (
+                directory.close()
+            )  # its audit rows written, its writer stopped (not left to outlive the test)
 
     async def _inbound(self, session: AgiSession) -> None:
         return None

@@ -57,6 +57,22 @@ class Doors:
         self.server.add_route("ivr", self._ivr)
         self.server.add_route("inbound", self._inbound)
         self.inbound: dict[str, dict[str, str | None]] = {}  # caller -> variables seen by the route
+        self._opened: list[AsyncDirectory] = []
+
+    def open(self, sessions: Any) -> AsyncDirectory:
+        directory = AsyncDirectory(sessions)
+        self._opened.append(directory)
+        return directory
+
+    async def release(self) -> None:
+        """Stop the audit writers opened so far: one left running outlives its test's database and keeps
+        warning into later tests' logs."""
+        self.per_caller.clear()
+        self.directory = None
+        for directory in self._opened:
+            with contextlib.suppress(Exception):  # a dead database's queued rows are not the point
+                await directory.close()
+        self._opened.clear()
 
     async def _ivr(self, session: AgiSession) -> None:
         directory = self.per_caller.get(session.env.get("agi_callerid", ""), self.directory)
@@ -81,6 +97,7 @@ async def pbx(sandbox: Sandbox, base_settings: Settings) -> AsyncIterator[tuple[
             await p.set_global("IVR_MODE", "fastagi")
             await p.set_global("IVR_LANG", "")
             await doors.server.stop(grace=1)
+            await doors.release()
 
 
 async def seed(db_url: str, extra: list[dict[str, Any]] | None = None) -> Any:
@@ -100,7 +117,8 @@ async def use_door(
     if mode == "agi":
         await asyncio.to_thread(sandbox.configure_ivr, db_url)
     else:
-        doors.directory = AsyncDirectory(sessions)
+        await doors.release()
+        doors.directory = doors.open(sessions)
     await p.set_global("IVR_MODE", mode)
 
 
@@ -353,8 +371,9 @@ async def test_database_down_or_slow_sends_callers_to_an_operator(
         if mode == "agi":
             await asyncio.to_thread(sandbox.configure_ivr, DEAD_DB)
         else:
-            doors.directory = AsyncDirectory(make_sessionmaker(dead))
-            doors.per_caller[who[2]] = SlowDirectory(AsyncDirectory(sessions))
+            await doors.release()
+            doors.directory = doors.open(make_sessionmaker(dead))
+            doors.per_caller[who[2]] = SlowDirectory(doors.open(sessions))
         await p.set_global("IVR_MODE", mode)
 
         async def keyed(caller: str) -> Call:
@@ -385,7 +404,7 @@ async def test_database_down_or_slow_sends_callers_to_an_operator(
         assert P.ENTER_NUMBER not in done[1].files()
         assert p.missing_files == []
     finally:
-        doors.per_caller.clear()
+        await doors.release()
         await dead.dispose()
         await engine.dispose()
 
