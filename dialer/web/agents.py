@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from dialer.agents import services as agents
 from dialer.db.models import Agent, AgentPresence
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.schemas import Model, Text
 
 
@@ -56,7 +56,7 @@ def agent_out(a: Agent) -> AgentOut:
     roles=ADMIN,
     response=AgentList,
 )
-async def list_agents(call: Call) -> AgentList:
+async def list_agents(call: ApiRequest) -> AgentList:
     return AgentList(items=[agent_out(a) for a in await agents.list_agents(call.service.sessions)])
 
 
@@ -69,7 +69,7 @@ async def list_agents(call: Call) -> AgentList:
     path_model=ExtParam,
     response=AgentOut,
 )
-async def get_agent(call: Call) -> AgentOut:
+async def get_agent(call: ApiRequest) -> AgentOut:
     async with call.service.sessions() as s:
         return agent_out(await agents.get_agent(s, call.path.extension))
 
@@ -84,7 +84,7 @@ async def get_agent(call: Call) -> AgentOut:
     body=PauseIn,
     response=AgentOut,
 )
-async def pause_agent(call: Call) -> AgentOut:
+async def pause_agent(call: ApiRequest) -> AgentOut:
     a = await agents.set_presence(
         call.service.sessions,
         call.path.extension,
@@ -104,7 +104,7 @@ async def pause_agent(call: Call) -> AgentOut:
     path_model=ExtParam,
     response=AgentOut,
 )
-async def unpause_agent(call: Call) -> AgentOut:
+async def unpause_agent(call: ApiRequest) -> AgentOut:
     a = await agents.set_presence(
         call.service.sessions, call.path.extension, AgentPresence.READY, actor=call.actor
     )
@@ -120,7 +120,7 @@ async def unpause_agent(call: Call) -> AgentOut:
     path_model=ExtParam,
     response=AgentOut,
 )
-async def logout_agent(call: Call) -> AgentOut:
+async def logout_agent(call: ApiRequest) -> AgentOut:
     a = await agents.set_presence(
         call.service.sessions, call.path.extension, AgentPresence.LOGGED_OUT, actor=call.actor
     )

@@ -40,7 +40,7 @@ CSV = "text/csv"
 
 
 @dataclass
-class Call:
+class ApiRequest:
     """One validated request, as a handler sees it."""
 
     request: web.Request
@@ -63,7 +63,7 @@ class Call:
 
 
 Result = BaseModel | web.StreamResponse
-Handler = Callable[[Call], Awaitable[Result]]
+Handler = Callable[[ApiRequest], Awaitable[Result]]
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,7 @@ def _view(route: Route, service: Service) -> Callable[[web.Request], Awaitable[w
             return validation_response(e)
         except ApiError as e:
             return error_response(e.status, e.message, e.field)
-        call = Call(request, service, identity, path, query, body)
+        call = ApiRequest(request, service, identity, path, query, body)
         try:
             result = await route.handler(call)
         except Exception as e:

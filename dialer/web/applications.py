@@ -9,7 +9,7 @@ from pydantic import Field
 from dialer.applications import services
 from dialer.applications.schemas import ApplicationEdit, ApplicationOut, StatusName
 from dialer.web import jobs
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.schemas import Model, Page, PageQuery, Text
 
 
@@ -32,7 +32,7 @@ class ApplicationQuery(PageQuery):
     response=jobs.ImportJobOut,
     status=202,
 )
-async def import_applications(call: Call) -> jobs.ImportJobOut:
+async def import_applications(call: ApiRequest) -> jobs.ImportJobOut:
     """Columns: application_number, applicant_name, phone, status (required), pickup_office, pickup_from,
     expected_date; UTF-8 or cp1251, ';' or ','. Known numbers are updated, new ones created. Follow the
     job at /imports/{id}; rejected rows come with line number and reason."""
@@ -64,7 +64,7 @@ async def import_applications(call: Call) -> jobs.ImportJobOut:
     query=ApplicationQuery,
     response=Page[ApplicationOut],
 )
-async def list_applications(call: Call) -> Page[ApplicationOut]:
+async def list_applications(call: ApiRequest) -> Page[ApplicationOut]:
     q = call.query
     items, total = await services.search(call.service.sessions, q.q, q.status, q.page, q.per_page)
     return Page[ApplicationOut](items=items, total=total, page=q.page, per_page=q.per_page)
@@ -79,7 +79,7 @@ async def list_applications(call: Call) -> Page[ApplicationOut]:
     path_model=NumberParam,
     response=ApplicationOut,
 )
-async def get_application(call: Call) -> ApplicationOut:
+async def get_application(call: ApiRequest) -> ApplicationOut:
     return await services.get(call.service.sessions, call.path.number)
 
 
@@ -93,7 +93,7 @@ async def get_application(call: Call) -> ApplicationOut:
     body=ApplicationEdit,
     response=ApplicationOut,
 )
-async def edit_application(call: Call) -> ApplicationOut:
+async def edit_application(call: ApiRequest) -> ApplicationOut:
     region = call.service.settings.outbound.default_region
     return await services.edit(
         call.service.sessions, call.path.number, call.body, actor=call.actor, region=region

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from dialer.dispositions import history
 from dialer.dispositions.history import AttemptRow, DispositionRow
 from dialer.dispositions.schemas import DispositionKind
-from dialer.web.api import ADMIN, API, CSV, Call
+from dialer.web.api import ADMIN, API, CSV, ApiRequest
 from dialer.web.csvsafe import safe_cell
 from dialer.web.schemas import Day, Model, Page, Text
 
@@ -64,7 +64,7 @@ def _filter(q: AttemptFilters | DispositionFilters) -> history.Filter:
     query=AttemptQuery,
     response=Page[AttemptRow],
 )
-async def list_attempts(call: Call) -> Page[AttemptRow]:
+async def list_attempts(call: ApiRequest) -> Page[AttemptRow]:
     q = call.query
     items, total = await history.list_attempts(
         call.service.sessions, _filter(q), call.service.settings.timezone, q.page, q.per_page
@@ -81,7 +81,7 @@ async def list_attempts(call: Call) -> Page[AttemptRow]:
     query=DispositionQuery,
     response=Page[DispositionRow],
 )
-async def list_dispositions(call: Call) -> Page[DispositionRow]:
+async def list_dispositions(call: ApiRequest) -> Page[DispositionRow]:
     q = call.query
     items, total = await history.list_dispositions(
         call.service.sessions, _filter(q), call.service.settings.timezone, q.page, q.per_page
@@ -90,7 +90,7 @@ async def list_dispositions(call: Call) -> Page[DispositionRow]:
 
 
 async def _csv(
-    call: Call, name: str, fields: list[str], rows: AsyncIterator[BaseModel]
+    call: ApiRequest, name: str, fields: list[str], rows: AsyncIterator[BaseModel]
 ) -> web.StreamResponse:
     resp = web.StreamResponse(
         headers={
@@ -125,7 +125,7 @@ async def _csv(
     query=AttemptFilters,
     media=CSV,
 )
-async def export_attempts(call: Call) -> web.StreamResponse:
+async def export_attempts(call: ApiRequest) -> web.StreamResponse:
     rows = history.iter_attempts(call.service.sessions, _filter(call.query), call.service.settings.timezone)
     return await _csv(call, "attempts", list(AttemptRow.model_fields), rows)
 
@@ -139,7 +139,7 @@ async def export_attempts(call: Call) -> web.StreamResponse:
     query=DispositionFilters,
     media=CSV,
 )
-async def export_dispositions(call: Call) -> web.StreamResponse:
+async def export_dispositions(call: ApiRequest) -> web.StreamResponse:
     rows = history.iter_dispositions(
         call.service.sessions, _filter(call.query), call.service.settings.timezone
     )

@@ -19,7 +19,7 @@ from dialer.campaigns.services import get_campaign
 from dialer.db.models import Campaign, CampaignState
 from dialer.errors import Conflict
 from dialer.web import jobs
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.schemas import IdParam, Model, NameParam, Page, PageQuery, Text
 
 
@@ -77,7 +77,7 @@ class ContactQuery(PageQuery):
     )
 
 
-async def status_of(call: Call, name: str) -> CampaignStatus:
+async def status_of(call: ApiRequest, name: str) -> CampaignStatus:
     """The campaign's status with what it is doing now (the engine's facts from the live snapshot)."""
     return await activity.campaign_status(
         call.service.sessions,
@@ -87,7 +87,7 @@ async def status_of(call: Call, name: str) -> CampaignStatus:
     )
 
 
-async def _out(call: Call, camp: Campaign) -> CampaignOut:
+async def _out(call: ApiRequest, camp: Campaign) -> CampaignOut:
     status = await status_of(call, camp.name)
     return CampaignOut(
         name=camp.name,
@@ -108,7 +108,7 @@ async def _out(call: Call, camp: Campaign) -> CampaignOut:
     )
 
 
-async def _load(call: Call, name: str) -> Campaign:
+async def _load(call: ApiRequest, name: str) -> Campaign:
     async with call.service.sessions() as s:
         return await get_campaign(s, name)
 
@@ -121,7 +121,7 @@ async def _load(call: Call, name: str) -> Campaign:
     roles=ADMIN,
     response=CampaignList,
 )
-async def list_campaigns(call: Call) -> CampaignList:
+async def list_campaigns(call: ApiRequest) -> CampaignList:
     return CampaignList(
         items=[await _out(call, c) for c in await services.list_campaigns(call.service.sessions)]
     )
@@ -137,7 +137,7 @@ async def list_campaigns(call: Call) -> CampaignList:
     response=CampaignOut,
     status=201,
 )
-async def create_campaign(call: Call) -> CampaignOut:
+async def create_campaign(call: ApiRequest) -> CampaignOut:
     st = call.service.settings
     camp = await services.create_campaign(
         call.service.sessions,
@@ -158,7 +158,7 @@ async def create_campaign(call: Call) -> CampaignOut:
     path_model=NameParam,
     response=CampaignOut,
 )
-async def get_campaign_detail(call: Call) -> CampaignOut:
+async def get_campaign_detail(call: ApiRequest) -> CampaignOut:
     return await _out(call, await _load(call, call.path.name))
 
 
@@ -172,7 +172,7 @@ async def get_campaign_detail(call: Call) -> CampaignOut:
     body=CampaignEdit,
     response=CampaignOut,
 )
-async def edit_campaign(call: Call) -> CampaignOut:
+async def edit_campaign(call: ApiRequest) -> CampaignOut:
     changes = call.body.model_dump(exclude_unset=True)
     if "window" in changes and call.body.window is not None:
         changes["window"] = call.body.window.model_dump(mode="json")
@@ -181,7 +181,7 @@ async def edit_campaign(call: Call) -> CampaignOut:
 
 
 def _transition(action: str) -> Any:
-    async def handler(call: Call) -> CampaignOut:
+    async def handler(call: ApiRequest) -> CampaignOut:
         camp = await services.change_state(call.service.sessions, call.path.name, action, actor=call.actor)
         return await _out(call, camp)
 
@@ -215,7 +215,7 @@ for _action, _text in (
     path_model=NameParam,
     response=CampaignStats,
 )
-async def campaign_stats(call: Call) -> CampaignStats:
+async def campaign_stats(call: ApiRequest) -> CampaignStats:
     status = await status_of(call, call.path.name)
     live = call.service.live_snapshot().get("campaigns", {}).get(status.name, {})
     return CampaignStats(status=status, live=live)
@@ -232,7 +232,7 @@ async def campaign_stats(call: Call) -> CampaignStats:
     response=jobs.ImportJobOut,
     status=202,
 )
-async def import_contacts(call: Call) -> jobs.ImportJobOut:
+async def import_contacts(call: ApiRequest) -> jobs.ImportJobOut:
     """Streams the upload to disk and imports it in the background; follow the job at /imports/{id}.
     Rows are rejected with their line number and reason (bad phone, duplicate, missing field)."""
     name = call.path.name
@@ -267,7 +267,7 @@ async def import_contacts(call: Call) -> jobs.ImportJobOut:
     query=ContactQuery,
     response=Page[ContactOut],
 )
-async def list_contacts(call: Call) -> Page[ContactOut]:
+async def list_contacts(call: ApiRequest) -> Page[ContactOut]:
     q = call.query
     items, total = await contacts.search(
         call.service.sessions, call.path.name, q.state, q.q, q.page, q.per_page
@@ -285,7 +285,7 @@ async def list_contacts(call: Call) -> Page[ContactOut]:
     body=ContactEdit,
     response=ContactOut,
 )
-async def edit_contact(call: Call) -> ContactOut:
+async def edit_contact(call: ApiRequest) -> ContactOut:
     region = call.service.settings.outbound.default_region
     return await contacts.edit(
         call.service.sessions, call.path.id, call.body, actor=call.actor, region=region

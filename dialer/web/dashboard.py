@@ -35,7 +35,7 @@ from dialer.dispositions.occupancy import Occupancy
 from dialer.engine.window import day_start_utc
 from dialer.web import sse
 from dialer.web.agents import AgentOut, agent_out
-from dialer.web.api import ADMIN, API, SSE, Call
+from dialer.web.api import ADMIN, API, SSE, ApiRequest
 
 if TYPE_CHECKING:
     from dialer.service import Service
@@ -310,7 +310,7 @@ def feed(app: web.Application) -> Feed:
     roles=ADMIN,
     response=Dashboard,
 )
-async def dashboard(call: Call) -> Dashboard:
+async def dashboard(call: ApiRequest) -> Dashboard:
     return await feed(call.request.app).latest()
 
 
@@ -323,7 +323,7 @@ async def dashboard(call: Call) -> Dashboard:
     media=SSE,
     events=(("dashboard", Dashboard),),
 )
-async def dashboard_events(call: Call) -> web.StreamResponse:
+async def dashboard_events(call: ApiRequest) -> web.StreamResponse:
     f = feed(call.request.app)
     async with sse.open_stream(call.request) as out, f.subscribe():
         await f.latest()

@@ -10,7 +10,7 @@ from dialer.campaigns import services
 from dialer.dispositions import dnc
 from dialer.dispositions.dnc import DncOut
 from dialer.phones import InvalidPhone, normalize
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Model, Ok, Page, PageQuery, Text
 
@@ -46,7 +46,7 @@ class PhoneParam(Model):
     query=DncQuery,
     response=Page[DncOut],
 )
-async def list_dnc(call: Call) -> Page[DncOut]:
+async def list_dnc(call: ApiRequest) -> Page[DncOut]:
     q = call.query
     items, total = await dnc.search(call.service.sessions, q.q, q.page, q.per_page)
     return Page[DncOut](items=items, total=total, page=q.page, per_page=q.per_page)
@@ -55,7 +55,7 @@ async def list_dnc(call: Call) -> Page[DncOut]:
 @API.route(
     "POST", "/dnc", summary="Never call these numbers", tag="dnc", roles=ADMIN, body=DncAdd, response=DncAdded
 )
-async def add_dnc(call: Call) -> DncAdded:
+async def add_dnc(call: ApiRequest) -> DncAdded:
     """Pending contacts with these numbers are withdrawn at once, in every campaign."""
     region = call.service.settings.outbound.default_region
     phones = []
@@ -79,7 +79,7 @@ async def add_dnc(call: Call) -> DncAdded:
     path_model=PhoneParam,
     response=Ok,
 )
-async def remove_dnc(call: Call) -> Ok:
+async def remove_dnc(call: ApiRequest) -> Ok:
     region = call.service.settings.outbound.default_region
     try:
         phone = normalize(call.path.phone, region)

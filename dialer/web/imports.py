@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from dialer.campaigns.schemas import RejectedRow
 from dialer.web import jobs, sse
-from dialer.web.api import ADMIN, API, CSV, SSE, Call
+from dialer.web.api import ADMIN, API, CSV, SSE, ApiRequest
 from dialer.web.csvsafe import safe_cell
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Model, Page, PageQuery
@@ -24,7 +24,7 @@ class JobList(BaseModel):
     items: list[jobs.ImportJobOut]
 
 
-def _job(call: Call) -> jobs.ImportJob:
+def _job(call: ApiRequest) -> jobs.ImportJob:
     job: jobs.ImportJob | None = call.request.app[jobs.JOBS].get(call.path.id)
     if job is None:
         raise ApiError(404, f"no import job {call.path.id}", "id")
@@ -32,7 +32,7 @@ def _job(call: Call) -> jobs.ImportJob:
 
 
 @API.route("GET", "/imports", summary="Recent import jobs", tag="imports", roles=ADMIN, response=JobList)
-async def list_imports(call: Call) -> JobList:
+async def list_imports(call: ApiRequest) -> JobList:
     return JobList(items=[j.out() for j in reversed(call.request.app[jobs.JOBS].values())])
 
 
@@ -45,7 +45,7 @@ async def list_imports(call: Call) -> JobList:
     path_model=JobParam,
     response=jobs.ImportJobOut,
 )
-async def get_import(call: Call) -> jobs.ImportJobOut:
+async def get_import(call: ApiRequest) -> jobs.ImportJobOut:
     return _job(call).out()
 
 
@@ -59,7 +59,7 @@ async def get_import(call: Call) -> jobs.ImportJobOut:
     query=PageQuery,
     response=Page[RejectedRow],
 )
-async def import_rejected(call: Call) -> Page[RejectedRow]:
+async def import_rejected(call: ApiRequest) -> Page[RejectedRow]:
     rows = _job(call).rejected
     q = call.query
     start = (q.page - 1) * q.per_page
@@ -78,7 +78,7 @@ async def import_rejected(call: Call) -> Page[RejectedRow]:
     query=PageQuery,
     response=Page[RejectedRow],
 )
-async def import_warnings(call: Call) -> Page[RejectedRow]:
+async def import_warnings(call: ApiRequest) -> Page[RejectedRow]:
     """E.g. application numbers a caller can not key, or whose digits another application shares."""
     rows = _job(call).warnings
     q = call.query
@@ -97,7 +97,7 @@ async def import_warnings(call: Call) -> Page[RejectedRow]:
     path_model=JobParam,
     media=CSV,
 )
-async def import_rejected_csv(call: Call) -> web.StreamResponse:
+async def import_rejected_csv(call: ApiRequest) -> web.StreamResponse:
     job = _job(call)
     resp = web.StreamResponse(
         headers={
@@ -130,7 +130,7 @@ async def import_rejected_csv(call: Call) -> web.StreamResponse:
     media=SSE,
     events=(("progress", jobs.ImportJobOut),),
 )
-async def import_events(call: Call) -> web.StreamResponse:
+async def import_events(call: ApiRequest) -> web.StreamResponse:
     job = _job(call)
     async with sse.open_stream(call.request) as out:
         while out.open:

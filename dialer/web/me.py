@@ -18,7 +18,7 @@ from dialer.dispositions.schemas import DispositionIn, DispositionOut
 from dialer.engine.notifier import Notifier
 from dialer.web import i18n, sse
 from dialer.web.agents import AgentOut, PauseIn, agent_out
-from dialer.web.api import AGENT, ANYONE, API, SSE, Call
+from dialer.web.api import AGENT, ANYONE, API, SSE, ApiRequest
 from dialer.web.calls import tracker
 from dialer.web.errors import ApiError
 from dialer.web.models import User
@@ -37,20 +37,20 @@ class LanguageIn(Model):
     language: Literal["ru", "en"]
 
 
-async def _language(call: Call) -> str:
+async def _language(call: ApiRequest) -> str:
     async with call.service.sessions() as s:
         found = (await s.execute(select(User.language).where(User.id == call.user.user_id))).scalar()
     return i18n.normalise(found)
 
 
-def _ext(call: Call) -> str:
+def _ext(call: ApiRequest) -> str:
     ext = call.user.extension
     if ext is None:
         raise ApiError(409, "this user is not linked to an agent extension", "extension")
     return ext
 
 
-async def _agent(call: Call) -> Agent | None:
+async def _agent(call: ApiRequest) -> Agent | None:
     if call.user.extension is None:
         return None
     async with call.service.sessions() as s:
@@ -58,7 +58,7 @@ async def _agent(call: Call) -> Agent | None:
 
 
 @API.route("GET", "/me", summary="Who I am (and my agent state)", tag="me", roles=ANYONE, response=MeOut)
-async def me(call: Call) -> MeOut:
+async def me(call: ApiRequest) -> MeOut:
     a = await _agent(call)
     return MeOut(
         username=call.user.username,
@@ -78,7 +78,7 @@ async def me(call: Call) -> MeOut:
     body=LanguageIn,
     response=Ok,
 )
-async def me_language(call: Call) -> Ok:
+async def me_language(call: ApiRequest) -> Ok:
     async with call.service.sessions() as s:
         await s.execute(update(User).where(User.id == call.user.user_id).values(language=call.body.language))
         await s.commit()
@@ -97,7 +97,7 @@ def shown_state(a: Agent) -> dict[str, Any]:
     }
 
 
-async def _presence(call: Call, presence: AgentPresence, reason: str | None = None) -> AgentOut:
+async def _presence(call: ApiRequest, presence: AgentPresence, reason: str | None = None) -> AgentOut:
     a = await agents.set_presence(
         call.service.sessions, _ext(call), presence, actor=call.actor, reason=reason
     )
@@ -105,21 +105,21 @@ async def _presence(call: Call, presence: AgentPresence, reason: str | None = No
 
 
 @API.route("POST", "/me/ready", summary="Ready for calls", tag="me", roles=AGENT, response=AgentOut)
-async def me_ready(call: Call) -> AgentOut:
+async def me_ready(call: ApiRequest) -> AgentOut:
     return await _presence(call, AgentPresence.READY)
 
 
 @API.route(
     "POST", "/me/pause", summary="Pause with a reason", tag="me", roles=AGENT, body=PauseIn, response=AgentOut
 )
-async def me_pause(call: Call) -> AgentOut:
+async def me_pause(call: ApiRequest) -> AgentOut:
     return await _presence(call, AgentPresence.PAUSED, call.body.reason)
 
 
 @API.route(
     "POST", "/me/logout", summary="Stop taking calls (logged out)", tag="me", roles=AGENT, response=AgentOut
 )
-async def me_logout(call: Call) -> AgentOut:
+async def me_logout(call: ApiRequest) -> AgentOut:
     return await _presence(call, AgentPresence.LOGGED_OUT)
 
 
@@ -132,7 +132,7 @@ async def me_logout(call: Call) -> AgentOut:
     query=PageQuery,
     response=Page[AttemptRow],
 )
-async def my_calls(call: Call) -> Page[AttemptRow]:
+async def my_calls(call: ApiRequest) -> Page[AttemptRow]:
     if call.user.agent_id is None:
         raise ApiError(409, "this user is not linked to an agent extension", "extension")
     q = call.query
@@ -143,7 +143,7 @@ async def my_calls(call: Call) -> Page[AttemptRow]:
     return Page[AttemptRow](items=items, total=total, page=q.page, per_page=q.per_page)
 
 
-async def _wrapup_seconds(call: Call, campaign: Any) -> int | None:
+async def _wrapup_seconds(call: ApiRequest, campaign: Any) -> int | None:
     if not campaign:
         return None
     async with call.service.sessions() as s:
@@ -162,7 +162,7 @@ async def _wrapup_seconds(call: Call, campaign: Any) -> int | None:
     media=SSE,
     events=(("call", None), ("ended", None), ("state", None), ("saved", None)),
 )
-async def my_events(call: Call) -> web.StreamResponse:
+async def my_events(call: ApiRequest) -> web.StreamResponse:
     """Events: ``call`` (a customer was just connected to me: the screen pop), ``ended`` (the customer hung
     up: wrap-up runs, with ``wrapup_seconds``), ``state`` (my agent state), ``saved`` (disposition stored)."""
     ext = _ext(call)
@@ -203,7 +203,7 @@ async def my_events(call: Call) -> web.StreamResponse:
     response=DispositionOut,
     status=201,
 )
-async def save_disposition(call: Call) -> DispositionOut:
+async def save_disposition(call: ApiRequest) -> DispositionOut:
     """An agent may dispose only of their own calls. The contact moves on at once (see
     dialer.dispositions.services), which also tells the engine to end the agent's wrap-up."""
     agent_id = None if call.user.is_admin else call.user.agent_id

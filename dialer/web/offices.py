@@ -27,7 +27,7 @@ from dialer.offices.schemas import (
     OfficeOut,
     SlotOut,
 )
-from dialer.web.api import ADMIN, ANYONE, API, CSV, Call
+from dialer.web.api import ADMIN, ANYONE, API, CSV, ApiRequest
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Day, IdParam, Model, Text
 
@@ -103,12 +103,12 @@ class NoShows(BaseModel):
     response=OfficeOut,
     status=201,
 )
-async def create_office(call: Call) -> OfficeOut:
+async def create_office(call: ApiRequest) -> OfficeOut:
     return await services.create_office(call.service.sessions, call.body, actor=call.actor)
 
 
 @API.route("GET", "/offices", summary="Every pickup office", tag="offices", roles=ANYONE, response=Offices)
-async def list_offices(call: Call) -> Offices:
+async def list_offices(call: ApiRequest) -> Offices:
     return Offices(items=await services.list_offices(call.service.sessions))
 
 
@@ -121,7 +121,7 @@ async def list_offices(call: Call) -> Offices:
     path_model=IdParam,
     response=OfficeOut,
 )
-async def get_office(call: Call) -> OfficeOut:
+async def get_office(call: ApiRequest) -> OfficeOut:
     return await services.get_office(call.service.sessions, call.path.id)
 
 
@@ -135,7 +135,7 @@ async def get_office(call: Call) -> OfficeOut:
     body=OfficeEdit,
     response=OfficeOut,
 )
-async def edit_office(call: Call) -> OfficeOut:
+async def edit_office(call: ApiRequest) -> OfficeOut:
     """Only the fields given change. Bookings already made stay, even outside new hours."""
     return await services.edit_office(call.service.sessions, call.path.id, call.body, actor=call.actor)
 
@@ -150,7 +150,7 @@ async def edit_office(call: Call) -> OfficeOut:
     query=SlotsQuery,
     response=DaySlots,
 )
-async def office_slots(call: Call) -> DaySlots:
+async def office_slots(call: ApiRequest) -> DaySlots:
     """``free`` is 0 for a slot already started or beyond the booking horizon; a closed day has none."""
     return await services.day_slots(call.service.sessions, call.path.id, call.query.date)
 
@@ -164,7 +164,7 @@ async def office_slots(call: Call) -> DaySlots:
     query=OptionsQuery,
     response=PickupOptions,
 )
-async def pickup_options(call: Call) -> PickupOptions:
+async def pickup_options(call: ApiRequest) -> PickupOptions:
     q = call.query
     after = None
     if q.after:
@@ -185,7 +185,7 @@ async def pickup_options(call: Call) -> PickupOptions:
     response=AppointmentOut,
     status=201,
 )
-async def book_appointment(call: Call) -> AppointmentOut:
+async def book_appointment(call: ApiRequest) -> AppointmentOut:
     """409 when the slot is full; 422 when the application is not ready (or not yet on that day), the
     office is closed then, or the time is not one of its slots. An application that already has a booking
     is moved, its old place freed in the same transaction. With ``attempt_id`` (an agent's own call) the
@@ -236,7 +236,7 @@ async def book_appointment(call: Call) -> AppointmentOut:
     path_model=IdParam,
     response=AppointmentOut,
 )
-async def cancel_appointment(call: Call) -> AppointmentOut:
+async def cancel_appointment(call: ApiRequest) -> AppointmentOut:
     return await services.cancel(call.service.sessions, call.path.id, actor=call.actor)
 
 
@@ -249,7 +249,7 @@ async def cancel_appointment(call: Call) -> AppointmentOut:
     query=AppointmentsQuery,
     response=Appointments,
 )
-async def list_appointments(call: Call) -> Appointments:
+async def list_appointments(call: ApiRequest) -> Appointments:
     q = call.query
     return Appointments(items=await services.day_appointments(call.service.sessions, q.office_id, q.date))
 
@@ -263,7 +263,7 @@ async def list_appointments(call: Call) -> Appointments:
     query=AppointmentsQuery,
     media=CSV,
 )
-async def export_appointments(call: Call) -> web.StreamResponse:
+async def export_appointments(call: ApiRequest) -> web.StreamResponse:
     q = call.query
     items = await services.day_appointments(call.service.sessions, q.office_id, q.date)
     name = f"appointments-{q.date.isoformat()}" + (f"-office{q.office_id}" if q.office_id else "")
@@ -285,7 +285,7 @@ async def export_appointments(call: Call) -> web.StreamResponse:
     query=LoadQuery,
     response=LoadReport,
 )
-async def appointments_load(call: Call) -> LoadReport:
+async def appointments_load(call: ApiRequest) -> LoadReport:
     q = call.query
     last = q.date_to or q.date_from
     return LoadReport(items=await services.day_load(call.service.sessions, q.date_from, last))
@@ -300,5 +300,5 @@ async def appointments_load(call: Call) -> LoadReport:
     query=NoShowQuery,
     response=NoShows,
 )
-async def no_shows(call: Call) -> NoShows:
+async def no_shows(call: ApiRequest) -> NoShows:
     return NoShows(items=await services.no_shows(call.service.sessions, days=call.query.days))

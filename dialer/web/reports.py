@@ -12,7 +12,7 @@ from dialer.db.models import AuditLog
 from dialer.db.types import utcnow
 from dialer.dispositions import reports
 from dialer.dispositions.reports import HourlyReport, SummaryReport
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.schemas import Day, Model, Page, PageQuery, Text
 
 
@@ -47,7 +47,7 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-def _today(call: Call) -> Any:
+def _today(call: ApiRequest) -> Any:
     return utcnow().astimezone(call.service.settings.tz).date()
 
 
@@ -60,7 +60,7 @@ def _today(call: Call) -> Any:
     query=HourlyQuery,
     response=HourlyReport,
 )
-async def hourly_report(call: Call) -> HourlyReport:
+async def hourly_report(call: ApiRequest) -> HourlyReport:
     q = call.query
     return await reports.hourly(
         call.service.sessions, q.day or _today(call), call.service.settings.timezone, q.campaign
@@ -76,7 +76,7 @@ async def hourly_report(call: Call) -> HourlyReport:
     query=SummaryQuery,
     response=SummaryReport,
 )
-async def summary_report(call: Call) -> SummaryReport:
+async def summary_report(call: ApiRequest) -> SummaryReport:
     q = call.query
     start = q.date_from or (q.date_to if q.date_to and q.date_to < _today(call) else _today(call))
     end = q.date_to or start
@@ -96,7 +96,7 @@ async def summary_report(call: Call) -> SummaryReport:
     query=AuditQuery,
     response=Page[AuditOut],
 )
-async def audit_log(call: Call) -> Page[AuditOut]:
+async def audit_log(call: ApiRequest) -> Page[AuditOut]:
     q = call.query
     query = select(AuditLog)
     if q.action:

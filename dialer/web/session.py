@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from dialer.web import auth, openapi, users
-from dialer.web.api import ANYONE, API, PUBLIC, Call
+from dialer.web.api import ANYONE, API, PUBLIC, ApiRequest
 from dialer.web.errors import ApiError, error_response
 from dialer.web.schemas import Model, Ok
 from dialer.web.throttle import LoginThrottle
@@ -42,7 +42,7 @@ class SessionOut(BaseModel):
     body=LoginIn,
     response=SessionOut,
 )
-async def login(call: Call) -> web.StreamResponse:
+async def login(call: ApiRequest) -> web.StreamResponse:
     """The body must be JSON, which a form on another site can not send: that is the login's CSRF guard.
     After a few failed logins for one user name, or many from one address, the answer is 429 with
     ``Retry-After`` (seconds) until the window has passed; failed logins are logged and audited."""
@@ -77,7 +77,7 @@ async def login(call: Call) -> web.StreamResponse:
 
 
 @API.route("DELETE", "/session", summary="Log out", tag="session", roles=ANYONE, response=Ok)
-async def logout(call: Call) -> web.StreamResponse:
+async def logout(call: ApiRequest) -> web.StreamResponse:
     if call.user.session_id is not None:
         await users.close_session(call.service.sessions, call.user.session_id)
     resp = web.json_response(Ok(message="logged out").model_dump())
@@ -86,7 +86,7 @@ async def logout(call: Call) -> web.StreamResponse:
 
 
 @API.route("GET", "/openapi.json", summary="This document", tag="session", roles=PUBLIC)
-async def openapi_document(call: Call) -> web.StreamResponse:
+async def openapi_document(call: ApiRequest) -> web.StreamResponse:
     return web.json_response(openapi.build(API))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from dialer.web import users
-from dialer.web.api import ADMIN, API, Call
+from dialer.web.api import ADMIN, API, ApiRequest
 from dialer.web.schemas import IdParam
 
 
@@ -38,7 +38,7 @@ def _out(t: users.TokenInfo) -> TokenOut:
 @API.route(
     "GET", "/tokens", summary="Bearer tokens of every user", tag="tokens", roles=ADMIN, response=TokenList
 )
-async def list_tokens(call: Call) -> TokenList:
+async def list_tokens(call: ApiRequest) -> TokenList:
     return TokenList(items=[_out(t) for t in await users.list_tokens(call.service.sessions)])
 
 
@@ -51,5 +51,5 @@ async def list_tokens(call: Call) -> TokenList:
     path_model=IdParam,
     response=TokenOut,
 )
-async def revoke_token(call: Call) -> TokenOut:
+async def revoke_token(call: ApiRequest) -> TokenOut:
     return _out(await users.revoke_token(call.service.sessions, call.path.id, actor=call.actor))
