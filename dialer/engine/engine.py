@@ -26,6 +26,7 @@ from dialer import metrics
 from dialer.ami.link import LinkState
 from dialer.callrecords.reader import CdrReader
 from dialer.db.models import AgentState, Disposition
+from dialer.db.outage import Outage
 from dialer.engine import runtime
 from dialer.engine.agents import AgentPool
 from dialer.engine.callbook import CallBook, CampaignLive, LiveCall
@@ -76,6 +77,7 @@ class Engine:
         self.outbox = Outbox(self.sessions, self.campaigns.get)
         self.placer = Placer(self, self._spawn)
         self.recovery = Recovery(self, CdrReader.from_settings(self.settings.call_records))
+        self.db_outage = Outage(log)  # one warning per database outage, not a traceback per tick
         self.outbox.verify_with = self.recovery.fates
         self.reconciled = False
         self.accepting = True
@@ -141,12 +143,17 @@ class Engine:
 
     async def _run(self) -> None:
         while True:
+            failures = self.db_outage.failures
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("engine tick failed; continuing")
+            except Exception as e:
+                if not self.db_outage.failed(e, "running the engine's tick"):
+                    log.exception("engine tick failed; continuing")
+            else:
+                if self.db_outage.failures == failures:  # a tick with no database failure anywhere in it
+                    self.db_outage.ok()
             await asyncio.sleep(TICK)
 
     async def _bus_listener(self) -> None:
@@ -184,8 +191,9 @@ class Engine:
                 for name in await runtime.complete_finished_campaigns(self.sessions, self.clock()):
                     log.info("campaign %s completed: no contact can be called again", name)
                     self.notifier.campaign_completed(name)
-            except Exception:
-                log.exception("completion check failed; retried next second")
+            except Exception as e:
+                if not self.db_outage.failed(e, "checking for completed campaigns"):
+                    log.exception("completion check failed; retried next second")
         await self._commit(wall)
         self._publish_stats()
 

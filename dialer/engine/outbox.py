@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from dialer import metrics
 from dialer.callrecords.fate import CallFate
+from dialer.db.outage import describe
 from dialer.engine import attempts, store
 from dialer.engine.attempts import Finish
 from dialer.engine.callbook import Effect, MarkBridged, SaveFinish
@@ -78,10 +79,9 @@ class Outbox:
                         p.due = now + min(MAX_RETRY, FIRST_RETRY * 2 ** (p.tries - 1))
                         metrics.WRITE_RETRIES.inc()
                         log.warning(
-                            "writing %s failed (%s: %s); retry %d in %.1f s",
+                            "writing %s failed (%s); retry %d in %.1f s",
                             type(p.effect).__name__,
-                            type(e).__name__,
-                            str(e)[:200],
+                            describe(e),
                             p.tries,
                             p.due - now,
                         )

@@ -75,9 +75,10 @@ class Placer:
         for c in running:
             try:
                 await self._dial_campaign(c, shares[c.id], wall, now)
-            except Exception:
+            except Exception as e:
                 # one campaign's fault (a bad setting, a database error) stops only that campaign's tick
-                log.exception("campaign %s: placing calls failed; the others go on", c.name)
+                if not self.eng.db_outage.failed(e, f"placing calls for campaign {c.name}"):
+                    log.exception("campaign %s: placing calls failed; the others go on", c.name)
 
     async def _dial_campaign(
         self, c: CampaignRuntime, mine: list[AgentSlot], wall: float, now: datetime

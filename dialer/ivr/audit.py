@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dialer.db.outage import describe
+
 log = logging.getLogger("dialer.ivr.audit")
 
 Row = dict[str, Any]
@@ -92,7 +94,11 @@ class AuditWriter:
                     self._queue[:0] = rows  # back in front, in order; retried on the next tick
                     if not quiet or not isinstance(e, Exception):
                         raise
-                    log.warning("IVR audit: %d rows wait, the database refused them: %s", len(self._queue), e)
+                    log.warning(
+                        "IVR audit: %d rows wait, the database refused them: %s",
+                        len(self._queue),
+                        describe(e),
+                    )
                     return False
                 self.written += len(rows)
             return True
