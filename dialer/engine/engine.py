@@ -25,7 +25,7 @@ from sqlalchemy import select
 from dialer import metrics
 from dialer.ami.link import LinkState
 from dialer.callrecords.reader import CdrReader
-from dialer.db.models import AgentState, Disposition
+from dialer.db.models import AgentState, CampaignState, Disposition
 from dialer.db.outage import Outage
 from dialer.engine import runtime
 from dialer.engine.agents import AgentPool
@@ -184,9 +184,10 @@ class Engine:
         ):
             self._spawn(self.reconcile())  # a failed reconciliation is retried while the link stays up
         ready = self.accepting and self.ami.is_up and self.reconciled
+        reloaded = self._last_reload == wall
         if ready:
-            await self.placer.dial(wall)
-        if ready and self._last_reload == wall:
+            await self.placer.dial(wall, callbacks=reloaded)
+        if ready and reloaded and self._may_complete():
             try:
                 for name in await runtime.complete_finished_campaigns(self.sessions, self.clock()):
                     log.info("campaign %s completed: no contact can be called again", name)
@@ -196,6 +197,13 @@ class Engine:
                     log.exception("completion check failed; retried next second")
         await self._commit(wall)
         self._publish_stats()
+
+    def _may_complete(self) -> bool:
+        """Some running campaign has no call in flight: only such a campaign can be complete (a call in the
+        book is an attempt still open), so while every one has a call up the completion check's queries
+        are skipped."""
+        busy = {lc.camp_id for lc in self.book.calls.values() if not lc.inbound}
+        return any(c.state == CampaignState.RUNNING and c.id not in busy for c in self.campaigns.values())
 
     async def _commit(self, wall: float) -> None:
         self.outbox.add(self.book.take_effects())
