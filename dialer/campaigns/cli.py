@@ -8,13 +8,16 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
+from annotated_types import Ge, Gt, Le
+from pydantic.fields import FieldInfo
 from sqlalchemy import delete, select
 
 from dialer.agents import services as agents
 from dialer.campaigns import activity, services
 from dialer.campaigns.schemas import DEFAULT_RETRY_DELAYS, CampaignSpec, CampaignStatus
+from dialer.campaigns.settings import CampaignSettings
 from dialer.config import WEEKDAYS, Settings
 from dialer.db.clirun import run_with_database
 from dialer.db.models import AgentPresence, Campaign, Contact
@@ -194,19 +197,18 @@ def print_status(st: CampaignStatus, settings_lines: list[str]) -> None:
         print(s)
 
 
+# Settings with options of their own shape (--window/--holiday, --retry); every other setting is an option
+# named after it (ring_timeout: --ring-timeout), made from its declaration.
+OWN_OPTIONS = ("window", "retry_delays")
+
+
+def _plain_settings() -> list[str]:
+    return [name for name in CampaignSettings.model_fields if name not in OWN_OPTIONS]
+
+
 def _spec_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, named as CampaignSpec names them."""
-    out: dict[str, Any] = {}
-    for key in ("mode", "max_attempts", "ratio", "weight", "abandon_cap", "wrapup_seconds", "ring_timeout"):
-        if getattr(args, key, None) is not None:
-            out[key] = getattr(args, key)
-    if getattr(args, "amd", None) is not None:
-        out["amd"] = args.amd
-    if getattr(args, "caller_id", None) is not None:
-        out["caller_id"] = args.caller_id
-    if args.timezone is not None:
-        out["timezone"] = args.timezone
-    return out
+    return {k: getattr(args, k) for k in _plain_settings() if getattr(args, k, None) is not None}
 
 
 def _window_change(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any] | None:
@@ -395,29 +397,43 @@ def cmd_dnc(args: argparse.Namespace) -> int:
         return _fail(e)
 
 
-def _settings_options(x: argparse.ArgumentParser, *, edit: bool) -> None:
-    """The same options for create and edit; on edit nothing has a default (unset = unchanged)."""
-    x.add_argument(
-        "--mode", choices=["progressive", "ratio", "predictive"], default=None if edit else "predictive"
-    )
-    x.add_argument("--max-attempts", type=int, default=None if edit else 3)
-    x.add_argument("--ratio", type=float, help="calls per free agent (ratio mode, 1..5)")
-    x.add_argument("--weight", type=int, help="share of agents when campaigns run at once (default 1)")
-    x.add_argument(
-        "--abandon-cap", type=float, help="abandoned / answered per day (default 0.03, at most 0.05)"
-    )
-    x.add_argument("--wrapup-seconds", type=int, help="after-call time before the next call (default 15)")
-    x.add_argument("--ring-timeout", type=int, help="seconds to ring (15..120, default 30)")
-    x.add_argument("--caller-id", help="number presented (default: the service's caller_id)")
-    if edit:
-        x.add_argument("--amd", action=argparse.BooleanOptionalAction, help="answering-machine detection")
+def _bounds(info: FieldInfo) -> str:
+    """'15..120', 'at least 1', 'over 0, at most 0.05': a field's bounds as its validator checks them."""
+    lo = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
+    over = next((m.gt for m in info.metadata if isinstance(m, Gt)), None)
+    hi = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+    if lo is not None and hi is not None:
+        return f"{lo}..{hi}"
+    said = (("at least", lo), ("over", over), ("at most", hi))
+    return ", ".join(f"{word} {v}" for word, v in said if v is not None)
+
+
+def _setting_option(x: argparse.ArgumentParser, name: str, *, edit: bool) -> None:
+    """``--NAME`` for one setting, from its declaration: type or choices, bounds and default in the help.
+    No default is set: unset means the spec's default on create, unchanged on edit."""
+    info = CampaignSettings.model_fields[name]
+    flag = "--" + name.replace("_", "-")
+    default = f"default {info.default}"
+    if info.default is None or isinstance(info.default, bool):  # (1 == True: no dict look-up)
+        default = "" if info.default is None else ("default on" if info.default else "default off")
+    notes = [n for n in (_bounds(info), default) if n]
+    text = f"{info.description} ({'; '.join(notes)})" if notes else str(info.description)
+    kind = info.annotation
+    if kind is bool:
+        action: Any = argparse.BooleanOptionalAction if edit else "store_true"
+        x.add_argument(flag, action=action, default=None, help=text)
+    elif get_origin(kind) is Literal:
+        x.add_argument(flag, choices=get_args(kind), help=text)
     else:
-        x.add_argument("--amd", action="store_true", default=None, help="answering-machine detection")
-    x.add_argument(
-        "--timezone",
-        metavar="ZONE",
-        help="IANA time zone of the calling window, e.g. Asia/Novosibirsk (default: the service's timezone)",
-    )
+        convert: Any = kind if kind in (int, float) else str
+        x.add_argument(flag, type=convert, help=text)
+
+
+def _settings_options(x: argparse.ArgumentParser, *, edit: bool) -> None:
+    """The same options for create and edit; nothing has a default (unset = the spec's default on create,
+    unchanged on edit)."""
+    for name in _plain_settings():
+        _setting_option(x, name, edit=edit)
     x.add_argument(
         "--window",
         action="append",

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auditlog import audit
+from dialer.campaigns import settings
 from dialer.campaigns.schemas import CampaignSpec, CampaignStatus, ImportReport, RejectedRow
 from dialer.db.models import (
     Application,
@@ -69,18 +70,7 @@ async def create_campaign(
         camp = Campaign(
             name=spec.name,
             state=CampaignState.DRAFT,
-            caller_id=spec.caller_id or default_caller_id,
-            pacing_mode=spec.mode,
-            pacing_params={"ratio": spec.ratio} if spec.mode == "ratio" else {},
-            max_attempts=spec.max_attempts,
-            retry_delays=spec.retry_delays,
-            abandon_cap=spec.abandon_cap,
-            window=spec.window.model_dump(mode="json") if spec.window else {},
-            timezone=spec.timezone or default_tz,
-            weight=spec.weight,
-            ring_timeout=spec.ring_timeout,
-            wrapup_seconds=spec.wrapup_seconds,
-            amd=spec.amd,
+            **settings.to_columns(spec, timezone=default_tz, caller_id=default_caller_id),
         )
         s.add(camp)
         try:
@@ -98,35 +88,13 @@ async def edit_campaign(sessions: Sessions, name: str, changes: dict[str, Any], 
         camp = await get_campaign(s, name)
         if camp.state not in (CampaignState.DRAFT, CampaignState.PAUSED):
             raise Conflict(f"campaign {name!r} is {camp.state}; pause it before editing", field="state")
-        current = CampaignSpec(
-            name=camp.name,
-            mode=camp.pacing_mode,
-            ratio=float(camp.pacing_params.get("ratio", 2.0)),
-            max_attempts=camp.max_attempts,
-            retry_delays=camp.retry_delays,
-            abandon_cap=camp.abandon_cap,
-            window=camp.window or None,
-            timezone=camp.timezone,
-            caller_id=camp.caller_id,
-            weight=camp.weight,
-            ring_timeout=camp.ring_timeout,
-            wrapup_seconds=camp.wrapup_seconds,
-            amd=camp.amd,
-        )
-        spec = CampaignSpec.model_validate({**current.model_dump(), **changes})
+        current = {"name": camp.name, **settings.editable(camp)}
+        spec = CampaignSpec.model_validate({**current, **changes})
         camp.name = spec.name
-        camp.pacing_mode = spec.mode
-        camp.pacing_params = {"ratio": spec.ratio} if spec.mode == "ratio" else {}
-        camp.max_attempts = spec.max_attempts
-        camp.retry_delays = spec.retry_delays
-        camp.abandon_cap = spec.abandon_cap
-        camp.window = spec.window.model_dump(mode="json") if spec.window else {}
-        camp.timezone = spec.timezone or camp.timezone
-        camp.caller_id = spec.caller_id or camp.caller_id
-        camp.weight = spec.weight
-        camp.ring_timeout = spec.ring_timeout
-        camp.wrapup_seconds = spec.wrapup_seconds
-        camp.amd = spec.amd
+        for column, value in settings.to_columns(
+            spec, timezone=camp.timezone, caller_id=camp.caller_id
+        ).items():
+            setattr(camp, column, value)
         await audit(s, actor, "campaign.edit", name, changes=changes)
         try:
             await s.commit()

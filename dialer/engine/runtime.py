@@ -3,7 +3,7 @@ as the engine runs them, agents' live states, a day's counters, and the verdict 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,10 @@ Sessions = async_sessionmaker[AsyncSession]
 
 @dataclass
 class CampaignRuntime:
+    """A campaign's settings as the engine runs them; ``load_campaigns`` fills each field from the row's
+    column of the same name (the settings declared in ``dialer.campaigns.settings``), but the few shaped
+    there."""
+
     id: int
     name: str
     state: str
@@ -48,29 +52,19 @@ async def load_campaigns(
         for c in rows:
             win = c.window or default_window
             tz = c.timezone or default_tz
-            out.append(
-                CampaignRuntime(
-                    id=c.id,
-                    name=c.name,
-                    state=c.state,
-                    caller_id=c.caller_id,
-                    mode=c.pacing_mode,
-                    params=dict(c.pacing_params or {}),
-                    max_attempts=c.max_attempts,
-                    retry_delays=dict(c.retry_delays or {}),
-                    abandon_cap=c.abandon_cap,
-                    window=CallingWindow.build(
-                        tz,
-                        win.get("hours") or default_window["hours"],
-                        campaign_holidays(win, default_window),
-                    ),
-                    timezone=tz,
-                    weight=c.weight,
-                    ring_timeout=max(15, c.ring_timeout),
-                    wrapup_seconds=c.wrapup_seconds,
-                    amd=c.amd,
-                )
-            )
+            shaped: dict[str, Any] = {  # the settings the engine runs in another shape than the row's
+                "mode": c.pacing_mode,
+                "params": dict(c.pacing_params or {}),
+                "retry_delays": dict(c.retry_delays or {}),
+                "window": CallingWindow.build(
+                    tz, win.get("hours") or default_window["hours"], campaign_holidays(win, default_window)
+                ),
+                "timezone": tz,
+                "ring_timeout": max(15, c.ring_timeout),
+            }
+            # every other field is the row's column of that name: a setting the engine runs is a field here
+            same = {f.name: getattr(c, f.name) for f in fields(CampaignRuntime) if f.name not in shaped}
+            out.append(CampaignRuntime(**same, **shaped))
         return out
 
 

@@ -6,16 +6,17 @@ translates HTTP to those calls and back.
 
 from __future__ import annotations
 
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from dialer.applications import contacts
 from dialer.applications.schemas import ContactEdit, ContactOut
-from dialer.campaigns import activity, services
+from dialer.campaigns import activity, services, settings
 from dialer.campaigns.schemas import CampaignSpec, CampaignStatus
 from dialer.campaigns.services import get_campaign
+from dialer.campaigns.settings import CampaignSettings
 from dialer.db.models import Campaign, CampaignState
 from dialer.errors import Conflict
 from dialer.web import jobs
@@ -43,22 +44,20 @@ def _edit_model() -> type[BaseModel]:
 CampaignEdit = _edit_model()
 
 
-class CampaignOut(BaseModel):
-    name: str
-    state: str
-    mode: str
-    ratio: float | None
-    max_attempts: int
-    retry_delays: dict[str, int]
-    abandon_cap: float
-    window: dict[str, Any]
-    timezone: str
-    caller_id: str
-    weight: int
-    ring_timeout: int
-    wrapup_seconds: int
-    amd: bool
-    status: CampaignStatus
+def _out_model() -> type[BaseModel]:
+    """The answer: name, state, every setting as the row holds it (``settings.stored_type``) and the
+    status, in that order."""
+    fields: dict[str, Any] = {"name": (str, ...), "state": (str, ...)}
+    for name, info in CampaignSettings.model_fields.items():
+        fields[name] = (settings.stored_type(name), Field(description=info.description))
+    fields["status"] = (CampaignStatus, ...)
+    return create_model("CampaignOut", **fields)
+
+
+if TYPE_CHECKING:  # a model made at run time: to the type checker, a model
+    CampaignOut = BaseModel
+else:
+    CampaignOut = _out_model()
 
 
 class CampaignList(BaseModel):
@@ -89,23 +88,7 @@ async def status_of(call: ApiRequest, name: str) -> CampaignStatus:
 
 async def _out(call: ApiRequest, camp: Campaign) -> CampaignOut:
     status = await status_of(call, camp.name)
-    return CampaignOut(
-        name=camp.name,
-        state=camp.state,
-        mode=camp.pacing_mode,
-        ratio=camp.pacing_params.get("ratio"),
-        max_attempts=camp.max_attempts,
-        retry_delays=camp.retry_delays,
-        abandon_cap=camp.abandon_cap,
-        window=camp.window,
-        timezone=camp.timezone,
-        caller_id=camp.caller_id,
-        weight=camp.weight,
-        ring_timeout=camp.ring_timeout,
-        wrapup_seconds=camp.wrapup_seconds,
-        amd=camp.amd,
-        status=status,
-    )
+    return CampaignOut(name=camp.name, state=camp.state, **settings.of_row(camp), status=status)
 
 
 async def _load(call: ApiRequest, name: str) -> Campaign:
