@@ -3,7 +3,7 @@ service's ``import_contacts``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,6 +12,7 @@ from dialer.applications.schemas import ContactEdit, ContactOut
 from dialer.auditlog import audit
 from dialer.campaigns.services import get_campaign
 from dialer.db.models import Application, Campaign, Contact, ContactState
+from dialer.db.paging import fetch_page
 from dialer.errors import Conflict, NotFound, ServiceError
 from dialer.likes import ESCAPE, contains, starts_with
 from dialer.phones import InvalidPhone, normalize
@@ -58,11 +59,8 @@ async def search(
             if search_key(q):
                 matches.append(Application.search_key.like(f"{search_key(q)}%"))
             query = query.where(or_(*matches))
-        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await s.execute(query.order_by(Contact.id).limit(per_page).offset((page - 1) * per_page))
-        ).tuples()
-        return [_out(c, camp.name, n) for c, n in rows], int(total)
+        rows, total = await fetch_page(s, query, Contact.id, page, per_page)
+        return [_out(c, camp.name, n) for c, n in rows], total
 
 
 async def edit(

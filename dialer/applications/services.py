@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.applications.keys import phone_problem, search_key
@@ -27,6 +27,7 @@ from dialer.applications.schemas import ApplicationEdit, ApplicationImportReport
 from dialer.auditlog import audit
 from dialer.campaigns.schemas import RejectedRow
 from dialer.db.models import Application, ApplicationStatus
+from dialer.db.paging import fetch_page
 from dialer.db.types import utcnow
 from dialer.errors import NotFound, ServiceError
 from dialer.imports.csvfile import CsvFormatError, Row, read_rows
@@ -269,13 +270,8 @@ async def search(
     if status:
         query = query.where(Application.status == status)
     async with sessions() as s:
-        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await s.execute(
-                query.order_by(Application.id.desc()).limit(per_page).offset((page - 1) * per_page)
-            )
-        ).scalars()
-        return [to_out(a) for a in rows], int(total)
+        rows, total = await fetch_page(s, query, Application.id.desc(), page, per_page)
+        return [to_out(a) for (a,) in rows], total
 
 
 async def get(sessions: Sessions, number: str) -> ApplicationOut:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialer.auditlog import audit
 from dialer.db.models import DoNotCall
+from dialer.db.paging import fetch_page
 from dialer.errors import NotFound
 from dialer.likes import ESCAPE, contains
 
@@ -28,13 +29,8 @@ async def search(sessions: Sessions, q: str | None, page: int, per_page: int) ->
     if q:
         query = query.where(DoNotCall.phone.like(contains(q), escape=ESCAPE))
     async with sessions() as s:
-        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await s.execute(
-                query.order_by(DoNotCall.added_at.desc()).limit(per_page).offset((page - 1) * per_page)
-            )
-        ).scalars()
-        return [DncOut.model_validate(r, from_attributes=True) for r in rows], int(total)
+        rows, total = await fetch_page(s, query, DoNotCall.added_at.desc(), page, per_page)
+        return [DncOut.model_validate(r, from_attributes=True) for (r,) in rows], total
 
 
 async def remove(sessions: Sessions, phone: str, *, actor: str) -> None:

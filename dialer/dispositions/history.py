@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from dialer.db.models import Agent, Application, CallAttempt, Campaign, Contact, Disposition
+from dialer.db.paging import fetch_page
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -201,9 +202,7 @@ async def _page(
     sessions: Sessions, q: Select[Any], order: Any, page: int, per_page: int
 ) -> tuple[list[Any], int]:
     async with sessions() as s:
-        total = (await s.execute(select(func.count()).select_from(q.order_by(None).subquery()))).scalar_one()
-        rows = (await s.execute(q.order_by(order).limit(per_page).offset((page - 1) * per_page))).all()
-    return list(rows), int(total)
+        return await fetch_page(s, q, order, page, per_page)
 
 
 async def list_attempts(

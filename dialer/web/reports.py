@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dialer.db.models import AuditLog
+from dialer.db.paging import fetch_page
 from dialer.db.types import utcnow
 from dialer.dispositions import reports
 from dialer.dispositions.reports import HourlyReport, SummaryReport
@@ -104,11 +105,6 @@ async def audit_log(call: ApiRequest) -> Page[AuditOut]:
     if q.actor:
         query = query.where(AuditLog.actor == q.actor)
     async with call.service.sessions() as s:
-        total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await s.execute(
-                query.order_by(AuditLog.id.desc()).limit(q.per_page).offset((q.page - 1) * q.per_page)
-            )
-        ).scalars()
-        items = [AuditOut.model_validate(r, from_attributes=True) for r in rows]
-    return Page[AuditOut](items=items, total=int(total), page=q.page, per_page=q.per_page)
+        rows, total = await fetch_page(s, query, AuditLog.id.desc(), q.page, q.per_page)
+        items = [AuditOut.model_validate(r, from_attributes=True) for (r,) in rows]
+    return Page[AuditOut](items=items, total=total, page=q.page, per_page=q.per_page)
