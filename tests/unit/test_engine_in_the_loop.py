@@ -95,3 +95,18 @@ def test_engine_predictive_stays_under_the_cap_and_keeps_agents_busier_than_prog
     assert pred.abandon_rate <= 0.03
     assert pred.occupancy >= prog.occupancy + 0.03
     assert small_centre["predictive"].agent_conflicts == 0
+
+
+def test_the_engine_benchmark_places_and_follows_every_call_directly_and_through_pacing() -> None:
+    """``bench.engine --dry``: the sandbox benchmark's levels against the simulated Asterisk. Each level's
+    N calls are placed (directly, then by the engine's own pacing with N agents ready) and the engine's
+    handler sees each call's three ringing events (Newchannel, DialBegin, Newstate) within the level."""
+    from bench.engine_dry import run_dry
+
+    rows = run_dry([3, 7])
+    assert [r["calls"] for r in rows] == [3, 7]
+    for r in rows:
+        n = r["calls"]
+        assert r["engine_in_flight"] == n and r["paced_in_flight"] == n
+        assert r["engine_events"] == 3 * n and r["paced_events"] == 3 * n
+    assert rows[-1]["originated_total"] == 2 * (3 + 7)  # nothing dialled twice, nothing left out
