@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
@@ -13,7 +12,7 @@ from dialer.dispositions import history
 from dialer.dispositions.history import AttemptRow, DispositionRow
 from dialer.dispositions.schemas import DispositionKind
 from dialer.web.api import ADMIN, API, CSV, ApiRequest
-from dialer.web.csvsafe import safe_cell
+from dialer.web.csvdownload import stream_csv
 from dialer.web.schemas import Day, Model, Page, Text
 
 
@@ -92,28 +91,12 @@ async def list_dispositions(call: ApiRequest) -> Page[DispositionRow]:
 async def _csv(
     call: ApiRequest, name: str, fields: list[str], rows: AsyncIterator[BaseModel]
 ) -> web.StreamResponse:
-    resp = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-        }
-    )
-    await resp.prepare(call.request)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(fields)
-    n = 0
-    async for row in rows:
-        data = row.model_dump(mode="json")
-        w.writerow(["" if data[f] is None else safe_cell(data[f]) for f in fields])
-        n += 1
-        if n % 500 == 0:
-            await resp.write(buf.getvalue().encode())
-            buf.seek(0)
-            buf.truncate()
-    await resp.write(buf.getvalue().encode())
-    await resp.write_eof()
-    return resp
+    async def cells() -> AsyncIterator[list[Any]]:
+        async for row in rows:
+            data = row.model_dump(mode="json")
+            yield [data[f] for f in fields]
+
+    return await stream_csv(call.request, f"{name}.csv", fields, cells())
 
 
 @API.route(

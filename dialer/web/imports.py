@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from dialer.campaigns.schemas import RejectedRow
 from dialer.web import jobs, sse
 from dialer.web.api import ADMIN, API, CSV, SSE, ApiRequest
-from dialer.web.csvsafe import safe_cell
+from dialer.web.csvdownload import stream_csv
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Model, Page, PageQuery
 
@@ -99,25 +96,8 @@ async def import_warnings(call: ApiRequest) -> Page[RejectedRow]:
 )
 async def import_rejected_csv(call: ApiRequest) -> web.StreamResponse:
     job = _job(call)
-    resp = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="rejected-{job.id}.csv"',
-        }
-    )
-    await resp.prepare(call.request)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["line", "reason"])
-    for i, r in enumerate(list(job.rejected)):
-        w.writerow([r.line, safe_cell(r.reason)])
-        if i % 1000 == 999:
-            await resp.write(buf.getvalue().encode())
-            buf.seek(0)
-            buf.truncate()
-    await resp.write(buf.getvalue().encode())
-    await resp.write_eof()
-    return resp
+    rows = [(r.line, r.reason) for r in list(job.rejected)]
+    return await stream_csv(call.request, f"rejected-{job.id}.csv", ("line", "reason"), rows)
 
 
 @API.route(

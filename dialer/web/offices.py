@@ -28,6 +28,7 @@ from dialer.offices.schemas import (
     SlotOut,
 )
 from dialer.web.api import ADMIN, ANYONE, API, CSV, ApiRequest
+from dialer.web.csvdownload import stream_csv
 from dialer.web.errors import ApiError
 from dialer.web.schemas import Day, IdParam, Model, Text
 
@@ -267,13 +268,8 @@ async def export_appointments(call: ApiRequest) -> web.StreamResponse:
     q = call.query
     items = await services.day_appointments(call.service.sessions, q.office_id, q.date)
     name = f"appointments-{q.date.isoformat()}" + (f"-office{q.office_id}" if q.office_id else "")
-    return web.Response(
-        body=services.appointments_csv(items).encode("utf-8-sig"),
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-        },
-    )
+    rows = (services.appointment_row(a) for a in items)
+    return await stream_csv(call.request, f"{name}.csv", services.CSV_EXPORT, rows, bom=True)
 
 
 @API.route(
