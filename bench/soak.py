@@ -42,6 +42,7 @@ from sqlalchemy import func, select
 
 from bench.amiproxy import AmiProxy
 from bench.soakfaults import FAULTS, Faults, plan
+from bench.soakwatch import Watch
 from dialer.agents import services as agent_services
 from dialer.ami.link import AmiLink
 from dialer.audit.collect import run_audit
@@ -86,6 +87,10 @@ class ServiceProc:
             cwd=REPO,
         )
         self.starts += 1
+
+    def pid(self) -> int | None:
+        """The running service's pid (None while it is down)."""
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
     def kill9(self) -> None:
         if self.proc is not None:
@@ -284,11 +289,14 @@ async def run_soak(
     started = datetime.now(UTC)
     stop = asyncio.Event()
     callers: asyncio.Task[None] | None = None
+    watch = Watch(soak.service.port)
+    watching: asyncio.Task[None] | None = None
     try:
         await soak.setup(contacts, rng)
         soak.service.start()
         await soak.service.wait_ready(60, link_up=True)
         callers = asyncio.create_task(soak.callers(rng, stop))
+        watching = asyncio.create_task(watch.run(soak.service.pid, stop))
         end = time.monotonic() + minutes * 60
         order = iter(plan(faults, rng))
         while faults:
@@ -315,6 +323,8 @@ async def run_soak(
         stop.set()
         if callers is not None:
             await callers
+        if watching is not None:
+            await watching
         say("time is up: pausing the campaign and waiting for calls in flight to end")
         await soak.drain()
         await asyncio.sleep(12)  # the last calls' records are written as their channels go away
@@ -328,8 +338,9 @@ async def run_soak(
         )
     finally:
         stop.set()
-        if callers is not None and not callers.done():
-            callers.cancel()
+        for task in (callers, watching):
+            if task is not None and not task.done():
+                task.cancel()
         await soak.close()
     log = soak.log.read_text(errors="replace") if soak.log.exists() else ""
     counts = report.counts()
@@ -346,6 +357,7 @@ async def run_soak(
             "starts": soak.service.starts,
             "error_lines": sum(1 for line in log.splitlines() if " ERROR " in line or '"ERROR"' in line),
             "log": str(soak.log),
+            **watch.report(),
         },
         "events": events,
     }

@@ -28,6 +28,12 @@ ANSWER_TO_AGENT = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5),
     registry=REGISTRY,
 )
+EVENT_LAG = Histogram(
+    "dialer_ami_event_lag_seconds",
+    "From Asterisk stamping an AMI event to the engine having taken it in (clocks assumed in step, e.g. NTP)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
 AGI_SESSIONS = Counter("dialer_agi_sessions_total", "FastAGI sessions by route", ["route"], registry=REGISTRY)
 PENDING_WRITES = Gauge(
     "dialer_pending_writes",

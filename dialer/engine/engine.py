@@ -288,6 +288,10 @@ class Engine:
         self.book.feed(ev, time.time())
         if self.book.outbox:
             self._spawn(self._commit(time.time()))
+        stamp = ev.get("Timestamp")
+        if stamp:  # how far behind Asterisk the engine runs: the figure a load test watches
+            with contextlib.suppress(ValueError):
+                metrics.EVENT_LAG.observe(max(0.0, time.time() - float(stamp)))
 
     async def _on_link_state(self, state: LinkState) -> None:
         if state is LinkState.UP:
