@@ -285,6 +285,8 @@ class Engine:
 
     # ---- events and the link -------------------------------------------------------------------------
     def _on_event(self, ev: Any) -> None:
+        if self.recovery.heard is not None:
+            self.recovery.heard.append(ev)  # a reconciliation is running: replayed to the calls it adopts
         self.book.feed(ev, time.time())
         if self.book.outbox:
             self._spawn(self._commit(time.time()))

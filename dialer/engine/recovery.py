@@ -41,6 +41,7 @@ class Recovery:
         self.records = records
         self.lock = asyncio.Lock()
         self.last_try = 0.0
+        self.heard: list[Any] | None = None  # events received while a reconciliation runs (the engine adds)
 
     async def fates(self, keys: list[str]) -> dict[str, CallFate] | None:
         """Asterisk's verdict on each call that has a record; None when the records can't be read."""
@@ -65,37 +66,43 @@ class Recovery:
         return out
 
     async def reconcile(self) -> None:
-        eng = self.eng
         async with self.lock:
             self.last_try = time.time()
+            self.heard = []  # from the channel list on: a call adopted below may end before it is adopted
             try:
-                chans = await eng.ami.list_action({"Action": "CoreShowChannels"}, timeout=15)
-            except (AmiError, TimeoutError) as e:
-                log.warning("reconciliation failed (%s); retrying", e)
-                return
-            try:
-                devices = await eng.ami.list_action({"Action": "DeviceStateList"}, timeout=15)
-            except (AmiError, TimeoutError) as e:
-                # an Asterisk still booting may not have loaded it yet; device events will follow
-                log.warning("device states not available yet (%s)", e)
-                devices = []
-            wall = time.time()
-            for d in devices:
-                dev = str(d.get("Device", ""))
-                if dev.startswith("PJSIP/"):
-                    eng.pool.device_state(dev[6:], str(d.get("State", "")), wall)
-            live = {str(c.get("Uniqueid")): c for c in chans}
-            by_linked: dict[str, list[Any]] = {}
-            for c in chans:
-                by_linked.setdefault(str(c.get("Linkedid")), []).append(c)
-            self._learn_unseen_bridges(live, by_linked, wall)
-            await self._close_vanished(live, wall)
-            await eng.reload(wall)
-            await self._adopt_or_close(live, by_linked, wall)
-            eng.reconciled = True
-            log.info(
-                "reconciled with Asterisk: %d channels, %d calls followed", len(chans), len(eng.book.calls)
-            )
+                await self._reconcile()
+            finally:
+                self.heard = None
+
+    async def _reconcile(self) -> None:
+        eng = self.eng
+        try:
+            chans = await eng.ami.list_action({"Action": "CoreShowChannels"}, timeout=15)
+        except (AmiError, TimeoutError) as e:
+            log.warning("reconciliation failed (%s); retrying", e)
+            return
+        try:
+            devices = await eng.ami.list_action({"Action": "DeviceStateList"}, timeout=15)
+        except (AmiError, TimeoutError) as e:
+            # an Asterisk still booting may not have loaded it yet; device events will follow
+            log.warning("device states not available yet (%s)", e)
+            devices = []
+        wall = time.time()
+        for d in devices:
+            dev = str(d.get("Device", ""))
+            if dev.startswith("PJSIP/"):
+                eng.pool.device_state(dev[6:], str(d.get("State", "")), wall)
+        live = {str(c.get("Uniqueid")): c for c in chans}
+        by_linked: dict[str, list[Any]] = {}
+        for c in chans:
+            by_linked.setdefault(str(c.get("Linkedid")), []).append(c)
+        self._learn_unseen_bridges(live, by_linked, wall)
+        await self._close_vanished(live, wall)
+        await eng.reload(wall)
+        adopted = await self._adopt_or_close(live, by_linked, wall)
+        self._replay_heard(adopted)
+        eng.reconciled = True
+        log.info("reconciled with Asterisk: %d channels, %d calls followed", len(chans), len(eng.book.calls))
 
     def _learn_unseen_bridges(
         self, live: dict[str, Any], by_linked: dict[str, list[Any]], wall: float
@@ -146,11 +153,22 @@ class Recovery:
                 elif a.call_key not in eng.book.calls:
                     eng.pool.release(a.ext, wall, a.call_key)
 
+    def _replay_heard(self, adopted: set[str]) -> None:
+        """Give the calls just adopted the events that came while they were being adopted. Asterisk listed
+        the channel, then (say) hung it up before the attempt was read back from the database: that Hangup
+        reached a call book that did not know the call yet, and without it the call would stay followed
+        for ever, its number in flight and its agent talking. Calls followed before get none twice."""
+        heard, self.heard = self.heard or [], []
+        for ev in heard:
+            if {str(ev.get("Uniqueid")), str(ev.get("Linkedid"))} & adopted:
+                self.eng.book.feed(ev, time.time())
+
     async def _adopt_or_close(
         self, live: dict[str, Any], by_linked: dict[str, list[Any]], wall: float
-    ) -> None:
-        """Attempts left by a previous process (or whose Originate ack was lost)."""
+    ) -> set[str]:
+        """Attempts left by a previous process (or whose Originate ack was lost); the keys adopted."""
         eng = self.eng
+        adopted: set[str] = set()
         pending = eng.outbox.attempt_ids()
         orphans = [
             a
@@ -164,6 +182,7 @@ class Recovery:
             camp = eng.campaigns.get(attempt.campaign_id or -1)
             if key in live and camp is not None:
                 self._adopt(attempt, camp, live[key], by_linked.get(key, []), wall)
+                adopted.add(key)
                 continue
             if key in live:
                 continue  # its campaign is stopped: leave it to finish; the next reconciliation closes it
@@ -181,6 +200,7 @@ class Recovery:
                 outcome.value if outcome else "never placed, given back",
                 source,
             )
+        return adopted
 
     def _adopt(self, attempt: Any, camp: CampaignRuntime, chan: Any, family: list[Any], wall: float) -> None:
         eng = self.eng

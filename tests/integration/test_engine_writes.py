@@ -5,7 +5,9 @@ a call the database saw connected."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -343,3 +345,53 @@ async def test_reconciliation_learns_a_bridge_made_while_the_link_was_down(
     await eng.recovery.reconcile()
     assert eng.pool.agents["101"].state == "talking" and lc.tracked.facts.agent_connected
     assert any(isinstance(e, MarkBridged) and e.agent == "101" for e in eng.book.outbox)
+
+
+class _AsteriskHangingUpDuringReconciliation(_AsteriskWithABridge):
+    """Lists the call (the customer talking to agent 101), then hangs both legs up while the engine is still
+    reading the database to adopt it: the soak's stuck call (kill -9, restart, the call ending that instant).
+    A real Asterisk can't be made to hang up in that window on demand."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.engine: Any = None
+
+    async def list_action(self, action: dict[str, Any], timeout: float = 10.0) -> list[Any]:
+        listed = await super().list_action(action, timeout)
+        if action["Action"] == "CoreShowChannels":
+            loop = asyncio.get_running_loop()
+            for uid in ("1.2", self.key):  # the agent's leg, then the customer's
+                ev = {"Event": "Hangup", "Uniqueid": uid, "Linkedid": self.key, "Cause": "16"}
+                loop.call_soon(self.engine._on_event, ev)
+        return listed
+
+
+async def test_a_call_that_ends_while_it_is_being_adopted_is_closed_not_followed_for_ever(
+    sessions: Sessions, tmp_path: Any
+) -> None:
+    from types import SimpleNamespace
+
+    from dialer.bus import EventBus
+    from dialer.config import load_settings
+    from dialer.engine.engine import Engine
+    from tests.integration.engine_harness import REPO
+
+    camp = await _campaign(sessions, ["+79900001680"])
+    p = await _place(sessions, camp)
+    await attempts.mark_bridged(sessions, p.attempt_id, "101", NOW)  # left by the killed process, talking
+    settings = load_settings(REPO / "config.yaml", data_dir=tmp_path, call_records={"url": None})
+    pbx = _AsteriskHangingUpDuringReconciliation(p.key)
+    svc = SimpleNamespace(settings=settings, sessions=sessions, ami=pbx, bus=EventBus())
+    eng = Engine(svc)  # type: ignore[arg-type]
+    pbx.engine = eng
+    eng.pool.sync(await runtime.load_agents(sessions), 1000.0)
+    await eng.recovery.reconcile()
+    assert p.key not in eng.book.calls, "the call hung up but is still followed"
+    await eng._commit(time.time())
+    async with sessions() as s:
+        a = await s.get(CallAttempt, p.attempt_id)
+        contact = await s.get(Contact, p.contact_id)
+    assert a is not None and a.ended_at is not None and a.outcome == "connected"
+    assert contact is not None and contact.state == "done"  # talked to an agent: never called again
+    assert await _inflight(sessions) == set()
+    assert eng.pool.agents["101"].state != "talking"
