@@ -21,6 +21,7 @@ import logging
 import math
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,8 @@ from dialer.engine.callbook import INBOUND_WRAPUP
 from dialer.engine.engine import Engine
 from dialer.engine.routes import Routes
 from dialer.hours import WEEKDAYS
-from dialer.pacing import Pacer
+from dialer.pacing import Pacer, PacingDecision, PacingView
+from dialer.pacing.types import Observation
 from dialer.simulator.asterisk.db import inline_engine
 from dialer.simulator.asterisk.pbx import FAILURES, SimAgi, SimulatedAsterisk
 from dialer.simulator.asterisk.vtime import VirtualTimeLoop, engine_time
@@ -59,6 +61,7 @@ MACHINE_WRAPUP = 5.0  # an agent handed a machine notes it quickly (as the pacer
 ABANDON_MESSAGE = 6.0  # seconds of the abandoned-call message before Hangup(16)
 MACHINE_MESSAGE = 8.0
 STREAM_INBOUND = 7
+HELD = "held to the abandon cap"  # how dialer/pacing/guard.py ends the reason of a decision it cut
 POLICY_MODES = {"predictive": "predictive", "progressive": "progressive", "ratio": "ratio"}
 
 
@@ -97,6 +100,7 @@ class EngineRun:
     inbound_calls: int
     fates: list[CallFate] = field(default_factory=list)  # every outbound call's fate, in dialling order
     handled: list[tuple[float, float]] = field(default_factory=list)  # (talk, wrap-up) of each bridged call
+    decisions: dict[str, int] = field(default_factory=dict)  # the engine's placing decisions by kind
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.metrics.as_dict())
@@ -109,11 +113,40 @@ class EngineRun:
         )
         if self.inbound_calls:
             out["inbound_calls"] = self.inbound_calls
+        n = sum(self.decisions.values())
+        for kind in ("predictive", "fallback", "held"):
+            out[f"decisions_{kind}_share"] = round(_ratio(self.decisions.get(kind, 0), n), 4)
         return out
 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
+
+
+class DecisionWatch:
+    """Stands between the engine and its campaign's (guarded) pacer and sorts its placing decisions: made
+    predictively, in the pacer's own progressive fallback (warm-up, or the day's abandon budget nearly
+    spent), or cut by the abandon-cap guard. Tells who set the pace: the pacer's model, its budget, or
+    the guard."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+        self.counts: Counter[str] = Counter()
+
+    def decide(self, view: PacingView) -> PacingDecision:
+        d = self.pacer.decide(view)
+        if d.reason.endswith(HELD):
+            self.counts["held"] += 1
+        elif d.reason.startswith("progressive: budget"):
+            self.counts["fallback"] += 1
+        elif d.reason.startswith("predictive"):
+            self.counts["predictive"] += 1
+        else:  # progressive or ratio mode, no agents, no line free
+            self.counts["other"] += 1
+        return d
+
+    def observe(self, obs: Observation) -> None:
+        self.pacer.observe(obs)
 
 
 class CallCentre:
@@ -155,6 +188,7 @@ class CallCentre:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.fates: list[CallFate] = []
         self.handled: list[tuple[float, float]] = []
+        self.watch: DecisionWatch | None = None
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def spawn(self, coro: Any) -> None:
@@ -528,9 +562,10 @@ async def _run(
             opening = FIRST_DAY + day * DAY
             loop.jump(opening - 30.0 - loop.time())  # the night passes at once
             await asyncio.sleep(30.0)
-            if wrap_pacer is not None and day == 0:
+            if day == 0:
                 key, pacer = engine.pacers[camp_id]
-                engine.pacers[camp_id] = (key, wrap_pacer(pacer))
+                world.watch = DecisionWatch(wrap_pacer(pacer) if wrap_pacer is not None else pacer)
+                engine.pacers[camp_id] = (key, world.watch)
             started = time.perf_counter()
             world.start_day(day)
             for a in world.agents:
@@ -605,4 +640,5 @@ def run_engine(
         world.inbound_calls,
         world.fates,
         world.handled,
+        dict(world.watch.counts) if world.watch else {},
     )
