@@ -19,7 +19,14 @@ VALUES: dict[str, tuple[Any, Any]] = {
     "max_attempts": (5, 7),
     "retry_delays": (
         {"busy": 120, "noanswer": 240, "congestion": 180, "failed": 300, "abandoned": 360, "machine": 420},
-        {"busy": 900, "noanswer": 960, "congestion": 1020, "failed": 1080, "abandoned": 1140, "machine": 1200},
+        {
+            "busy": 900,
+            "noanswer": 960,
+            "congestion": 1020,
+            "failed": 1080,
+            "abandoned": 1140,
+            "machine": 1200,
+        },
     ),
     "abandon_cap": (0.02, 0.04),
     "window": (
