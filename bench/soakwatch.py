@@ -53,6 +53,7 @@ class Watch:
     every: float = 5.0
     memory: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # pid -> (t, MiB)
     healthz_ms: list[float] = field(default_factory=list)
+    in_flight: list[float] = field(default_factory=list)  # outbound calls not yet ended, per sample
     metrics_text: str = ""
 
     def _healthz(self) -> float | None:
@@ -86,6 +87,9 @@ class Watch:
                 text = await asyncio.to_thread(self._metrics)
                 if text:
                     self.metrics_text = text  # cumulative since the process started: the last one counts
+                    found = re.search(r"^dialer_calls_in_flight (\S+)$", text, re.M)
+                    if found:
+                        self.in_flight.append(float(found.group(1)))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.every)
 
@@ -107,6 +111,10 @@ class Watch:
                 "start": round(sum(m for _, m in first) / len(first), 1) if longest else None,
                 "end": round(sum(m for _, m in last) / len(last), 1) if longest else None,
                 "max": round(max(m for _, m in longest), 1) if longest else None,
+            },
+            "calls_in_flight": {
+                "max": max(self.in_flight, default=0),
+                "mean": round(sum(self.in_flight) / len(self.in_flight), 1) if self.in_flight else 0,
             },
             "healthz_ms": {"p50": pct(ms, 0.5), "p99": pct(ms, 0.99), "max": pct(ms, 1.0)},
             "event_lag_ms": {  # bucket upper bounds, from the last process's histogram
