@@ -192,13 +192,6 @@ def test_a_call_that_ends_while_the_link_is_down_is_closed_as_connected_from_ast
     assert obs[1].wrapup_seconds == pytest.approx(5, abs=TICK)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported to the lead: the sandbox's CDR rows have empty start/answer/end "
-    "(asterisk_conf/cdr_sqlite3_custom.conf, ${CDR(start,u)}), and recovery measures the vanished agent leg "
-    "to the reconciliation (dialer/engine/recovery.py _close_vanished -> apply_leg_vanished(wall)), so the "
-    "outage counts as talk",
-)
 def test_a_call_that_ends_while_the_link_is_down_keeps_its_real_talk_time() -> None:
     r = replay("link_drop_mid_call")
     f = saved(r)["1"]
