@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bench.engine import levels_on
 from dialer.bus import EventBus
-from dialer.config import WEEKDAYS, load_settings
 from dialer.db import migrate
 from dialer.engine.engine import Engine
 from dialer.sandbox.harness import Harness
-from dialer.simulator.asterisk.db import inline_engine
+from dialer.simulator.asterisk.db import engine_settings, inline_engine
 from dialer.simulator.asterisk.pbx import FAILURES, SimulatedAsterisk
 from dialer.simulator.asterisk.vtime import VirtualTimeLoop, engine_time
 from dialer.simulator.asterisk.world import EPOCH
@@ -86,17 +85,7 @@ async def _no_baseline(_n: int) -> dict[str, float]:
 
 async def _dry(loop: VirtualTimeLoop, levels: list[int], tmp: Path, db_path: str) -> list[dict[str, Any]]:
     db, sessions = inline_engine(db_path)
-    own = tmp / "engine.yaml"  # the service's defaults, not the checkout's config.yaml
-    own.write_text("{}\n")
-    settings = load_settings(
-        own,
-        data_dir=tmp,
-        database={"url": f"sqlite+aiosqlite:///{db_path}"},
-        calling_window={"hours": {d: "00:00-24:00" for d in WEEKDAYS}, "holidays": []},
-        outbound={"max_channels": 2000},
-        call_records={"url": None},
-        timezone="UTC",
-    )
+    settings = engine_settings(tmp, db_path, max_channels=2000)
     rig_box: list[DryRig] = []
     ami = SimulatedAsterisk(loop, lambda action: rig_box[0].ring_unanswered(action))
     service = SimpleNamespace(settings=settings, sessions=sessions, ami=ami, bus=EventBus())

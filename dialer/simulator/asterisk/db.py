@@ -13,12 +13,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Generator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from dialer.config import WEEKDAYS, Settings, load_settings
 from dialer.db.engine import make_sessionmaker
 
 
@@ -69,3 +71,19 @@ def inline_engine(path: str) -> tuple[AsyncEngine, async_sessionmaker[Any]]:
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}", async_creator=connect)
     event.listen(engine.sync_engine, "connect", _pragmas)
     return engine, make_sessionmaker(engine)
+
+
+def engine_settings(tmp: Path, db_path: str, max_channels: int) -> Settings:
+    """The service's settings for an engine on the simulated Asterisk: its defaults (not whatever config.yaml
+    the checkout holds), the database at ``db_path``, a window open all week, no call records to read."""
+    own = tmp / "engine.yaml"
+    own.write_text("{}\n")
+    return load_settings(
+        own,
+        data_dir=tmp,
+        database={"url": f"sqlite+aiosqlite:///{db_path}"},
+        calling_window={"hours": {d: "00:00-24:00" for d in WEEKDAYS}, "holidays": []},
+        outbound={"max_channels": max_channels},
+        call_records={"url": None},
+        timezone="UTC",
+    )

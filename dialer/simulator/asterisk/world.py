@@ -35,7 +35,6 @@ from dialer.agents import services as agent_services
 from dialer.bus import EventBus
 from dialer.campaigns import services as campaign_services
 from dialer.campaigns.schemas import CampaignSpec, WindowSpec
-from dialer.config import load_settings
 from dialer.db import migrate
 from dialer.db.models import AgentPresence, Contact, ContactState
 from dialer.engine.callbook import INBOUND_WRAPUP
@@ -44,7 +43,7 @@ from dialer.engine.routes import Routes
 from dialer.hours import WEEKDAYS
 from dialer.pacing import Pacer, PacingDecision, PacingView
 from dialer.pacing.types import Observation
-from dialer.simulator.asterisk.db import inline_engine
+from dialer.simulator.asterisk.db import engine_settings, inline_engine
 from dialer.simulator.asterisk.pbx import FAILURES, SimAgi, SimulatedAsterisk
 from dialer.simulator.asterisk.vtime import VirtualTimeLoop, engine_time
 from dialer.simulator.metrics import ABANDON_CAP, DayStats, RunMetrics, summarize
@@ -536,17 +535,7 @@ async def _run(
     world = CallCentre(sc, loop, seed=seed, agent_answer=agent_answer, inbound_per_hour=inbound_per_hour)
     world.sessions = sessions
     camp_id = await _setup(sessions, sc, policy, ratio, world.agents)
-    own = tmp / "engine.yaml"  # the service's defaults, not whatever config.yaml the checkout holds
-    own.write_text("{}\n")
-    settings = load_settings(
-        own,
-        data_dir=tmp,
-        database={"url": f"sqlite+aiosqlite:///{db_path}"},
-        calling_window={"hours": {d: "00:00-24:00" for d in WEEKDAYS}, "holidays": []},
-        outbound={"max_channels": sc.lines},
-        call_records={"url": None},
-        timezone="UTC",
-    )
+    settings = engine_settings(tmp, db_path, max_channels=sc.lines)
     world.bus = EventBus()
     service = SimpleNamespace(settings=settings, sessions=sessions, ami=world.ami, bus=world.bus)
     engine = Engine(cast("Service", service), clock=lambda: datetime.fromtimestamp(loop.wall(), UTC))
