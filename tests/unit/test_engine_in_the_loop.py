@@ -110,3 +110,33 @@ def test_the_engine_benchmark_places_and_follows_every_call_directly_and_through
         assert r["engine_in_flight"] == n and r["paced_in_flight"] == n
         assert r["engine_events"] == 3 * n and r["paced_events"] == 3 * n
     assert rows[-1]["originated_total"] == 2 * (3 + 7)  # nothing dialled twice, nothing left out
+
+
+@pytest.mark.parametrize(
+    ("talk", "wrapup"),
+    [(300.0, 60.0), (45.0, 5.0)],
+    ids=["long talks, long wrap-up", "short talks, short wrap-up"],
+)
+def test_within_the_first_hour_the_pacer_has_learnt_the_centres_real_talk_and_wrapup(
+    talk: float, wrapup: float
+) -> None:
+    """A centre whose calls are far from the pacer's priors (120 s talk, 15 s wrap-up): after one hour of
+    predictive dialling through the engine, the pacer's estimates have moved most of the way from its priors
+    to what the simulated agents really spent (measured by the simulator, not by the engine)."""
+    pacers: list[Any] = []
+
+    def keep(p: Pacer) -> Pacer:
+        pacers.append(p)
+        return p
+
+    scenario = stationary(10, 0.3, talk_mean=talk).with_(wrapup_mean=wrapup, day_seconds=3600.0)
+    run = run_engine(scenario, "predictive", days=1, seed=3, wrap_pacer=keep)
+    model = pacers[0].pacer.model  # the cap guard's inner predictive pacer
+    real_talk = sum(t for t, _ in run.handled) / len(run.handled)
+    real_wrap = sum(w for _, w in run.handled) / len(run.handled)
+
+    def learnt(estimate: float, prior: float, real: float) -> float:
+        return (estimate - prior) / (real - prior)  # 0: still the prior, 1: the real value
+
+    assert learnt(model.talk.mean(), 120.0, real_talk) >= 0.7, (model.talk.mean(), real_talk)
+    assert learnt(model.wrapup.mean(), 15.0, real_wrap) >= 0.8, (model.wrapup.mean(), real_wrap)
