@@ -37,7 +37,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # readers (web, AGI) never block the dialer's writes
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    # one writer at a time: a write waits its turn this long (in the driver's thread, never on the event
+    # loop) before failing. 5 s was too short for an admin's edit queued behind another writer on a busy
+    # 2-core machine (a 500 seen in CI); the engine's writes already wait in the outbox either way.
+    cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
 
 
