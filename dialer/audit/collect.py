@@ -20,6 +20,7 @@ from dialer.callrecords.reader import CdrReader
 from dialer.config import Settings
 from dialer.db.engine import make_engine, make_sessionmaker
 from dialer.db.models import Agent, CallAttempt, Campaign, Contact, DoNotCall, InflightNumber
+from dialer.db.outage import describe
 from dialer.engine.window import CallingWindow
 
 
@@ -85,8 +86,7 @@ async def run_audit(
             engine, settings, since, records, reader, campaign, stuck_after, blind, outages, now
         )
     except DBAPIError as e:
-        first = str(e.orig or e).strip().splitlines()[0][:200]
-        raise AuditError(f"database unreadable ({first}); is it migrated (dialer db upgrade)?") from e
+        raise AuditError(f"database unreadable ({describe(e)}); is it migrated (dialer db upgrade)?") from e
     finally:
         await reader.close()
         await engine.dispose()

@@ -288,12 +288,13 @@ class Engine:
         if self.recovery.heard is not None:
             self.recovery.heard.append(ev)  # a reconciliation is running: replayed to the calls it adopts
         self.book.feed(ev, time.time())
+        done = time.time()
         if self.book.outbox:
-            self._spawn(self._commit(time.time()))
+            self._spawn(self._commit(done))
         stamp = ev.get("Timestamp")
         if stamp:  # how far behind Asterisk the engine runs: the figure a load test watches
             with contextlib.suppress(ValueError):
-                metrics.EVENT_LAG.observe(max(0.0, time.time() - float(stamp)))
+                metrics.EVENT_LAG.observe(max(0.0, done - float(stamp)))
 
     async def _on_link_state(self, state: LinkState) -> None:
         if state is LinkState.UP:
